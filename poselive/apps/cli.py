@@ -1,0 +1,228 @@
+"""The `poselive` command line: process, model-info, build, train, eval, bench."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from typing import Callable
+
+from poselive import __version__
+from poselive.errors import PoseliveError
+
+COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {}
+
+
+def command(name: str):
+    """Register a sub-command handler under ``name``."""
+    def deco(fn):
+        COMMANDS[name] = fn
+        return fn
+    return deco
+
+
+def _parse_source(s: str) -> str | int:
+    return int(s) if s.isdigit() else s
+
+
+def _add_model_flags(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--det", help="person detector model (ONNX, checkpoint or engine); default: shipped model")
+    p.add_argument("--pose", help="pose model (ONNX, checkpoint or engine); default: shipped model")
+    p.add_argument("--det-adapter", help="force the detector adapter (end2end, raw)")
+    p.add_argument("--pose-adapter", help="force the pose adapter (simcc, heatmap, movenet)")
+    p.add_argument("--backend", default="auto", choices=["auto", "onnxruntime", "torch", "tensorrt"])
+    p.add_argument("--threads", type=int, default=None, help="CPU threads per model (ONNX Runtime / torch)")
+    p.add_argument("--det-threshold", type=float, default=0.3)
+    p.add_argument("--kpt-threshold", type=float, default=0.3, help="keypoint score drawn above this")
+    p.add_argument("--no-track", action="store_true", help="no tracker: persons get id null")
+    p.add_argument("--det-interval", type=int, default=1,
+                   help="run the detector every N frames; between runs boxes come from tracked poses")
+    p.add_argument("--adaptive-interval", action="store_true",
+                   help="raise the detection interval when a live source outpaces the pipeline")
+    p.add_argument("--smooth", action="store_true", help="One-Euro smoothing of keypoints per track")
+    p.add_argument("--smooth-min-cutoff", type=float, default=None, help="One-Euro min cutoff (Hz)")
+    p.add_argument("--smooth-beta", type=float, default=None, help="One-Euro speed coefficient")
+    p.add_argument("--trails", type=int, default=0, help="draw the last N positions of each track")
+
+
+def _pipeline_options(a: argparse.Namespace, **extra):
+    from poselive.apps.pipeline import PipelineOptions
+
+    smoothing = None
+    if a.smooth or a.smooth_min_cutoff is not None or a.smooth_beta is not None:
+        smoothing = {}
+        if a.smooth_min_cutoff is not None:
+            smoothing["min_cutoff"] = a.smooth_min_cutoff
+        if a.smooth_beta is not None:
+            smoothing["beta"] = a.smooth_beta
+    return PipelineOptions(
+        source=_parse_source(a.source), det=a.det, pose=a.pose, det_adapter=a.det_adapter,
+        pose_adapter=a.pose_adapter, backend=a.backend, threads=a.threads,
+        det_threshold=a.det_threshold, kpt_threshold=a.kpt_threshold, track=not a.no_track,
+        det_interval=max(1, a.det_interval), adaptive_interval=a.adaptive_interval,
+        smoothing=smoothing, trails=a.trails, **extra)
+
+
+@command("process")
+def cmd_process(a: argparse.Namespace) -> int:
+    """Run the pipeline over a source and write the requested outputs."""
+    from poselive.apps.pipeline import build_pipeline
+    from poselive.apps.progress import Progress
+
+    if not (a.out or a.json or a.csv or a.show):
+        print("poselive: nothing to write; give --out, --json, --csv and/or --show", file=sys.stderr)
+        return 2
+    progress = Progress(enabled=not a.quiet)
+    viewer = None
+    opts = _pipeline_options(a, out=a.out, json=a.json, csv=a.csv, on_result=progress.update,
+                             render=bool(a.out or a.show),
+                             source_options={"transport": a.rtsp_transport} if str(a.source).startswith("rtsp") else {})
+    pipe = build_pipeline(opts)
+    total = pipe.source.info.get("frames")
+    if a.max_frames:
+        total = min(total, a.max_frames) if total else a.max_frames
+    progress.start(total=total, live=pipe.source.is_live)
+    if a.show:
+        from poselive.apps.viewer import run_viewer
+
+        stats = run_viewer(pipe.graph, max_frames=a.max_frames, title=f"poselive — {a.source}")
+    else:
+        stats = pipe.graph.run(max_frames=a.max_frames)
+    progress.close()
+    print(f"{progress.frames} frames, {progress.persons} persons", file=sys.stderr)
+    _print_summary(stats, pipe.outputs)
+    if a.stats_json:
+        with open(a.stats_json, "w") as f:
+            json.dump(stats.to_dict(), f, indent=2)
+    return 130 if getattr(stats, "interrupted", False) else 0
+
+
+def _print_summary(stats, outputs: list[str]) -> None:
+    print(stats.summary(), file=sys.stderr)
+    for o in outputs:
+        print(f"wrote {o}", file=sys.stderr)
+
+
+@command("model-info")
+def cmd_model_info(a: argparse.Namespace) -> int:
+    """Print parameters, FLOPs and I/O shapes of a checkpoint, spec file or preset."""
+    from poselive.models.info import format_model_info, model_info
+
+    info = model_info(a.model)
+    print(json.dumps(info, indent=2) if a.json else format_model_info(info))
+    return 0
+
+
+@command("build")
+def cmd_build(a: argparse.Namespace) -> int:
+    """Export a checkpoint to ONNX, validate it and build an engine."""
+    from engines.build import build
+
+    t0 = time.perf_counter()
+    path = build(a.checkpoint, backend=a.backend, precision=a.precision, max_batch=a.max_batch,
+                 calib_data=a.calib_data, out_dir=a.out_dir, fold_preprocess=a.fold_preprocess)
+    print(f"built {path} in {time.perf_counter() - t0:.1f} s")
+    return 0
+
+
+@command("train")
+def cmd_train(a: argparse.Namespace) -> int:
+    """Train a model from a config file."""
+    from trainer.train import train_from_config
+
+    overrides = dict(kv.split("=", 1) for kv in a.set or [])
+    train_from_config(a.config, overrides=overrides)
+    return 0
+
+
+@command("eval")
+def cmd_eval(a: argparse.Namespace) -> int:
+    """COCO keypoint AP of a model (checkpoint or ONNX) on an annotated image set."""
+    from trainer.evaluate import evaluate
+
+    res = evaluate(a.model, a.ann, a.images, det_results=a.det_results, flip_test=a.flip_test,
+                   out_json=a.json)
+    print(json.dumps(res, indent=2))
+    return 0
+
+
+@command("bench")
+def cmd_bench(a: argparse.Namespace) -> int:
+    """Frames per second of the whole pipeline, or model-only latency per batch size."""
+    from poselive.apps.bench import run_bench
+
+    return run_bench(a)
+
+
+def make_parser() -> argparse.ArgumentParser:
+    """The argument parser of the `poselive` command."""
+    p = argparse.ArgumentParser(prog="poselive", description="Real-time human pose estimation.")
+    p.add_argument("--version", action="version", version=f"poselive {__version__}")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    pp = sub.add_parser("process", help="annotate a video file, folder, camera or RTSP stream")
+    pp.add_argument("source", help="video file, image folder, camera index (0) or rtsp:// URL")
+    pp.add_argument("--out", help="annotated H.264 MP4 to write")
+    pp.add_argument("--json", help="per-frame keypoints as JSON Lines")
+    pp.add_argument("--csv", help="one row per person per frame")
+    pp.add_argument("--max-frames", type=int, default=None)
+    pp.add_argument("--show", action="store_true", help="show the annotated frames in a window")
+    pp.add_argument("--quiet", action="store_true", help="no progress bar")
+    pp.add_argument("--stats-json", help="write the run's statistics (latency, fps, drops) here")
+    pp.add_argument("--rtsp-transport", default="tcp", choices=["tcp", "udp"])
+    _add_model_flags(pp)
+
+    mi = sub.add_parser("model-info", help="parameters, FLOPs and shapes of a model")
+    mi.add_argument("model", help="checkpoint, spec JSON or preset name (e.g. poselive-pose-t)")
+    mi.add_argument("--json", action="store_true")
+
+    b = sub.add_parser("build", help="compile a checkpoint to an ONNX Runtime or TensorRT engine")
+    b.add_argument("checkpoint")
+    b.add_argument("--backend", default="onnxruntime", choices=["onnxruntime", "tensorrt"])
+    b.add_argument("--precision", default="fp32", choices=["fp32", "fp16", "int8"])
+    b.add_argument("--max-batch", type=int, default=32)
+    b.add_argument("--calib-data", help="folder of images for INT8 calibration")
+    b.add_argument("--out-dir", help="engine cache folder")
+    b.add_argument("--fold-preprocess", action="store_true",
+                   help="take uint8 images; normalisation inside the graph")
+
+    t = sub.add_parser("train", help="train a model from a config file")
+    t.add_argument("config")
+    t.add_argument("--set", nargs="*", metavar="KEY=VALUE", help="override config entries")
+
+    e = sub.add_parser("eval", help="COCO keypoint AP of a model")
+    e.add_argument("model", help="checkpoint or ONNX file")
+    e.add_argument("--ann", required=True, help="COCO keypoint annotations json")
+    e.add_argument("--images", required=True, help="image folder")
+    e.add_argument("--det-results", help="COCO detection results json (default: ground-truth boxes)")
+    e.add_argument("--flip-test", action="store_true")
+    e.add_argument("--json", help="write the metrics here")
+
+    bn = sub.add_parser("bench", help="measure pipeline fps or model-only latency")
+    bn.add_argument("source", nargs="?", default=None, help="video for the pipeline benchmark")
+    bn.add_argument("--model-only", action="store_true")
+    bn.add_argument("--model", action="append", help="model(s) for --model-only")
+    bn.add_argument("--batch", type=int, nargs="*", default=[1, 8])
+    bn.add_argument("--iters", type=int, default=50)
+    bn.add_argument("--max-frames", type=int, default=200)
+    bn.add_argument("--json", help="write results here")
+    _add_model_flags(bn)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the `poselive` console script."""
+    args = make_parser().parse_args(argv)
+    try:
+        return COMMANDS[args.command](args)
+    except PoseliveError as exc:
+        print(f"poselive: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("poselive: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,150 @@
+"""Wiring: open a source and the models, build the stage chain and the graph."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from poselive import __version__
+from poselive.errors import ConfigError
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+ASSETS = REPO_ROOT / "assets"
+
+# Models that poselive ships; used when --det/--pose are not given.
+DEFAULT_DET = ("poselive-det-nano.onnx", "poselive-det-nano.pt")
+DEFAULT_POSE = ("poselive-pose-t.onnx", "poselive-pose-t.pt")
+
+
+def _default_model(names: tuple[str, ...], flag: str) -> Path:
+    for n in names:
+        if (ASSETS / n).is_file():
+            return ASSETS / n
+    raise ConfigError(
+        f"no default model found in {ASSETS} (looked for {', '.join(names)}); "
+        f"pass a model file with {flag} PATH (for example the RTMDet-nano / MoveNet / "
+        "RTMPose ONNX files described in the README)"
+    )
+
+
+@dataclass
+class PipelineOptions:
+    """Everything needed to assemble a pipeline; mirrors the `poselive process` flags."""
+
+    source: str | int
+    det: str | None = None
+    pose: str | None = None
+    det_adapter: str | None = None
+    pose_adapter: str | None = None
+    backend: str = "auto"
+    threads: int | None = None
+    det_threshold: float = 0.3
+    kpt_threshold: float = 0.3
+    out: str | None = None
+    json: str | None = None
+    csv: str | None = None
+    track: bool = True
+    det_interval: int = 1
+    adaptive_interval: bool = False
+    smoothing: dict[str, float] | None = None
+    trails: int = 0
+    policy: str | None = None
+    render: bool = False
+    queue_size: int = 4
+    source_options: dict[str, Any] = field(default_factory=dict)
+    on_result: Callable | None = None
+
+
+@dataclass
+class Pipeline:
+    """An assembled graph plus what the apps need to report on it."""
+
+    graph: Any
+    source: Any
+    header: dict
+    keypoint_set: Any
+    outputs: list[str]
+
+
+def _open_engine(path: str | os.PathLike, backend: str, threads: int | None):
+    from engines import open_engine
+
+    return open_engine(str(path), backend=backend, threads=threads)
+
+
+def build_pipeline(opts: PipelineOptions) -> Pipeline:
+    """Open source, engines, stages and sinks and join them in a Graph (not started)."""
+    from poselive.graph import Graph
+    from poselive.keypoints import get_keypoint_set
+    from poselive.sinks import CsvSink, JsonlSink, VideoSink
+    from poselive.sources import open_source
+    from poselive.stages import DetectorStage, PoseStage
+    from poselive.stages.render import Renderer
+
+    det_path = Path(opts.det) if opts.det else _default_model(DEFAULT_DET, "--det")
+    pose_path = Path(opts.pose) if opts.pose else _default_model(DEFAULT_POSE, "--pose")
+    # Models first: a wrong model file should fail before a camera or stream is opened.
+    det_engine = _open_engine(det_path, opts.backend, opts.threads)
+    pose_engine = _open_engine(pose_path, opts.backend, opts.threads)
+    detector = DetectorStage(det_engine, adapter=opts.det_adapter, score_threshold=opts.det_threshold)
+    pose = PoseStage(pose_engine, adapter=opts.pose_adapter)
+    kset = pose.keypoint_set if getattr(pose, "keypoint_set", None) is not None else get_keypoint_set("coco17")
+
+    source = open_source(opts.source, **opts.source_options)
+    stages: list = []
+    try:
+        if opts.det_interval > 1 or opts.adaptive_interval:
+            from poselive.stages.tracker import IntervalDetectorStage
+            from poselive.tracking import DetectionScheduler
+
+            scheduler = DetectionScheduler(interval=opts.det_interval, adaptive=opts.adaptive_interval)
+            stages.append(IntervalDetectorStage(detector, scheduler))
+        else:
+            scheduler = None
+            stages.append(detector)
+        stages.append(pose)
+        if opts.track or scheduler is not None:
+            from poselive.stages.tracker import TrackerStage
+
+            stages.append(TrackerStage(kset.name, smoothing=opts.smoothing, trails=opts.trails,
+                                       scheduler=scheduler))
+        graph_ref: dict[str, Any] = {}
+
+        def hud_stats() -> dict:
+            g = graph_ref.get("graph")
+            return g.stats().hud() if g is not None else {}
+
+        renderer = Renderer(kset, kpt_threshold=opts.kpt_threshold, stats_provider=hud_stats)
+        if opts.render or opts.out:
+            stages.append(renderer)
+        header = {
+            "poselive_version": __version__,
+            "source": str(opts.source),
+            "fps": source.fps,
+            "frame_size": list(source.size) if source.size else None,
+            "keypoint_set": kset.name,
+            "keypoint_names": list(kset.names),
+            "skeleton": [list(p) for p in kset.skeleton],
+            "models": {"detector": str(det_path), "pose": str(pose_path)},
+        }
+        outputs = []
+        if opts.out:
+            audio = source.info.get("path") if source.info.get("has_audio") else None
+            stages.append(VideoSink(opts.out, fps=source.fps or 30.0, size=source.size,
+                                    time_base=source.info.get("time_base"), audio_from=audio))
+            outputs.append(opts.out)
+        if opts.json:
+            stages.append(JsonlSink(opts.json, header))
+            outputs.append(opts.json)
+        if opts.csv:
+            stages.append(CsvSink(opts.csv, list(kset.names)))
+            outputs.append(opts.csv)
+        graph = Graph(source, stages, policy=opts.policy, queue_size=opts.queue_size,
+                      on_result=opts.on_result)
+        graph_ref["graph"] = graph
+    except BaseException:
+        source.close()
+        raise
+    return Pipeline(graph=graph, source=source, header=header, keypoint_set=kset, outputs=outputs)
