@@ -1,0 +1,50 @@
+"""Detectors with NMS inside the graph (RTMDet exported by MMDeploy "end2end", or a
+poselive detector whose spec says ``"nms": "inside"``): ``dets`` [B,N,5] + ``labels`` [B,N]."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from poselive.geometry import input_to_image_boxes, letterbox
+from poselive.stages.adapters.base import (BatchRunner, Preprocess, engine_spec, output_names,
+                                           pick_outputs)
+from poselive.types import Detections
+
+
+class End2EndDetector:
+    """Letterbox -> engine -> (x1, y1, x2, y2, score) per detection -> persons in image px."""
+
+    name = "end2end"
+    default_input_size = (320, 320)  # the teacher's input is dynamic; 320 is its training size
+
+    @classmethod
+    def matches(cls, engine: Any) -> bool:
+        """True for engines with a ``dets`` output (``labels`` beside it)."""
+        return "dets" in output_names(engine) or "dets" in (engine_spec(engine).get("outputs") or ())
+
+    def __init__(self, engine: Any, score_threshold: float = 0.3, person_label: int | None = None) -> None:
+        spec = engine_spec(engine)
+        self.engine = engine
+        self.pre = Preprocess.from_engine(engine, self.default_input_size)
+        self.pad_value = int(spec.get("pad_value", 114))
+        self.centered = spec.get("letterbox", "topleft") == "center"
+        self.score_threshold = float(score_threshold)
+        self.person_label = int(spec.get("person_label", 0) if person_label is None else person_label)
+        self.run = BatchRunner(engine, "detector")
+
+    def detect(self, image: np.ndarray) -> Detections:
+        """Person boxes in original-image pixels, best first."""
+        padded, ratio, offset = letterbox(image, self.pre.input_size, self.pad_value, self.centered)
+        out = self.run(self.pre.to_tensor(padded[None]))
+        dets, labels = pick_outputs(out, ("dets", "labels"), self.engine)
+        dets, labels = dets[0], labels[0].astype(np.int64)
+        keep = (labels == self.person_label) & (dets[:, 4] >= self.score_threshold)
+        dets, labels = dets[keep], labels[keep]
+        boxes = input_to_image_boxes(dets[:, :4], ratio, offset, (image.shape[1], image.shape[0]))
+        # Boxes wholly in the padding collapse to zero area after clipping: not persons.
+        valid = (boxes[:, 2] > boxes[:, 0]) & (boxes[:, 3] > boxes[:, 1])
+        order = np.argsort(-dets[valid, 4], kind="stable")
+        return Detections(boxes[valid][order].astype(np.float32),
+                          dets[valid, 4][order].astype(np.float32), labels[valid][order])

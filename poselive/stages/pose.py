@@ -1,0 +1,61 @@
+"""The top-down pose stage: keypoints of every detected (or tracked) person."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from poselive.errors import ConfigError
+from poselive.keypoints import KeypointSet, get_keypoint_set
+from poselive.stages.adapters import build_pose_adapter, engine_spec
+from poselive.types import Detections, FramePacket, Poses
+
+
+def _rois(packet: FramePacket) -> tuple[np.ndarray, np.ndarray]:
+    """Boxes [N,4] and box scores [N] to estimate: ``meta["rois"]`` first, else detections.
+
+    ``meta["rois"]`` (set by detection-interval tracking on frames without detection) may
+    be a ``Detections`` or a plain [N,4] array; ``meta["roi_scores"]`` gives scores for
+    the latter (ones when absent).
+    """
+    rois = packet.meta.get("rois")
+    if isinstance(rois, Detections):
+        return rois.boxes, rois.scores
+    if rois is not None:
+        boxes = np.asarray(rois, np.float32).reshape(-1, 4)
+        scores = packet.meta.get("roi_scores")
+        scores = np.ones(len(boxes), np.float32) if scores is None else np.asarray(scores, np.float32)
+        return boxes, scores
+    if packet.detections is None:
+        raise ConfigError("the pose stage got a frame with neither detections nor meta['rois']; "
+                          "put a detector stage (or a tracker giving ROIs) before it")
+    return packet.detections.boxes, packet.detections.scores
+
+
+class PoseStage:
+    """Sets ``packet.poses`` from the person boxes, all persons in one batch."""
+
+    name = "pose"
+
+    def __init__(self, engine: Any, adapter: Any = None, keypoint_set: KeypointSet | str | None = None) -> None:
+        self.engine = engine
+        self.adapter = build_pose_adapter(engine, adapter)
+        if keypoint_set is None:
+            keypoint_set = engine_spec(engine).get("keypoint_set", "coco17")
+        self.keypoint_set = get_keypoint_set(keypoint_set) if isinstance(keypoint_set, str) else keypoint_set
+
+    def __call__(self, packet: FramePacket) -> FramePacket:
+        """Estimate keypoints for the packet's person boxes."""
+        boxes, box_scores = _rois(packet)
+        k = self.keypoint_set.num_keypoints
+        if len(boxes) == 0:
+            packet.poses = Poses.empty(k)
+            return packet
+        kpts, scores = self.adapter.estimate(packet.image, boxes)
+        if kpts.shape[1] != k:
+            raise ConfigError(f"the pose model gives {kpts.shape[1]} keypoints but the keypoint set "
+                              f"'{self.keypoint_set.name}' has {k}; pass the matching keypoint_set")
+        packet.poses = Poses(kpts.astype(np.float32), scores.astype(np.float32),
+                             np.asarray(boxes, np.float32).copy(), np.asarray(box_scores, np.float32).copy())
+        return packet
