@@ -221,10 +221,14 @@ class Graph:
         """The newest packet that went through every stage (None before the first)."""
         return self._latest
 
+    def is_running(self) -> bool:
+        """True between start() and the end of shutdown."""
+        return self._started and not self._finished.is_set()
+
     @property
     def running(self) -> bool:
         """True between start() and the end of shutdown."""
-        return self._started and not self._finished.is_set()
+        return self.is_running()
 
     def stats(self) -> GraphStats:
         """A snapshot of the statistics; cheap enough to call a few times a second."""

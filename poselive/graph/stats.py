@@ -136,6 +136,17 @@ class GraphStats:
         """Plain JSON-serialisable dict (nested dicts for the stages)."""
         return asdict(self)
 
+    def hud(self) -> dict[str, str]:
+        """A few short label -> text pairs for an on-screen overlay."""
+
+        def f(x: float | None) -> str:
+            return "-" if x is None else f"{x:.0f} ms"
+
+        out = {"fps": f"{self.fps_recent:.1f}", "latency": f(self.latency_p50_ms)}
+        if self.drops:
+            out["drops"] = str(self.drops)
+        return out
+
     def summary(self) -> str:
         """One short human-readable line (several when stages are many)."""
 

@@ -15,8 +15,10 @@ class SyntheticSource:
     """Generates ``num_frames`` frames (None: endless) of ``size`` at ``fps``.
 
     Frame ``i`` is filled with ``i % 256`` and has ``pts = i / fps``. With ``realtime``
-    (default: same as ``is_live``) frames are paced to ``fps`` like a camera; ``close()``
-    from another thread ends the iteration within one frame interval or sooner.
+    (default: same as ``is_live``) frames are paced to ``fps`` like a camera and frame
+    ``i`` is stamped as captured at ``start + i / fps``: like a camera whose driver
+    buffers frames, a reader that falls behind gets late frames with their true capture
+    time. ``close()`` from another thread ends the iteration at once.
     """
 
     def __init__(
@@ -45,14 +47,18 @@ class SyntheticSource:
         t0 = time.perf_counter()
         i = 0
         while (self.num_frames is None or i < self.num_frames) and not self._closed.is_set():
+            captured = time.perf_counter()
             if self.realtime:
-                delay = t0 + i / self.fps - time.perf_counter()  # type: ignore[operator]
+                captured = t0 + i / self.fps  # type: ignore[operator]
+                delay = captured - time.perf_counter()
                 # wait on the event, not sleep, so close() interrupts the pacing at once
                 if delay > 0 and self._closed.wait(delay):
                     return
             image = np.full((h, w, 3), i % 256, np.uint8)
             self.frames_made += 1
-            yield FramePacket(index=i, pts=i / self.fps, image=image)  # type: ignore[operator]
+            yield FramePacket(
+                index=i, pts=i / self.fps, image=image, capture_time=captured  # type: ignore[operator]
+            )
             i += 1
 
     def close(self) -> None:
