@@ -18,12 +18,14 @@ from poselive.types import FramePacket
 TRANSPORTS = ("tcp", "udp")
 
 
-def ffmpeg_rtsp_options(transport: str, timeout: float) -> dict[str, str]:
-    """FFmpeg demuxer options for an RTSP stream with the given transport and timeout."""
+def ffmpeg_rtsp_options(transport: str, timeout: float, analyze_duration: float = 1.0) -> dict[str, str]:
+    """FFmpeg demuxer options for an RTSP stream with the given transport and timeouts."""
     if transport not in TRANSPORTS:
         raise ConfigError(f"RTSP transport must be one of {TRANSPORTS}, not {transport!r}")
     micros = str(int(timeout * 1_000_000))
-    options = {"rtsp_transport": transport}
+    # FFmpeg probes 5 s of stream by default before the first frame; a second is enough
+    # to find an H.264/H.265 camera's size and rate and starts the stream much sooner.
+    options = {"rtsp_transport": transport, "analyzeduration": str(int(analyze_duration * 1_000_000))}
     # FFmpeg 5 renamed the RTSP socket timeout from 'stimeout' to 'timeout' (in older
     # versions 'timeout' meant "listen as a server", so the name must match the version).
     if av.library_versions["libavformat"][0] >= 59:
@@ -36,9 +38,10 @@ def ffmpeg_rtsp_options(transport: str, timeout: float) -> dict[str, str]:
 class RTSPSource(Source):
     """An RTSP stream read by a background thread that keeps only the newest frame.
 
-    Options: ``transport`` ('tcp', the default, or 'udp') and ``timeout`` in seconds for
+    Options: ``transport`` ('tcp', the default, or 'udp'); ``timeout`` in seconds for
     opening and for each read (mapped to FFmpeg's socket timeout and to PyAV's
-    open/read timeouts). ``pts`` is the stream's timestamp in seconds relative to the
+    open/read timeouts); ``analyze_duration``, seconds of stream FFmpeg may probe before
+    the first frame (FFmpeg's ``analyzeduration``; raise it if size or rate come out wrong). ``pts`` is the stream's timestamp in seconds relative to the
     first frame. Opening is done by ``_open()`` and reading by ``_read()`` so that a
     reconnecting reader can be built on them.
     """
@@ -51,13 +54,14 @@ class RTSPSource(Source):
         *,
         transport: str = "tcp",
         timeout: float = 5.0,
+        analyze_duration: float = 1.0,
         name: str | None = None,
     ) -> None:
         self.url = url
         self.transport = transport
         self.timeout = float(timeout)
         self.name = name or redact_url(url)
-        self._options = ffmpeg_rtsp_options(transport, self.timeout)
+        self._options = ffmpeg_rtsp_options(transport, self.timeout, analyze_duration)
         self._lock = threading.Lock()
         self._container: Any = None
         self._frames: Iterator[Any] | None = None
@@ -92,7 +96,7 @@ class RTSPSource(Source):
         except (av.FFmpegError, OSError) as exc:
             raise SourceError(
                 f"cannot open RTSP stream {shown} (transport {self.transport}, timeout "
-                f"{self.timeout:g} s): {exc}; check the URL, that the camera or server is "
+                f"{self.timeout:g} s): {redact_url(str(exc))}; check the URL, that the camera or server is "
                 "up, and try the other transport (tcp/udp)"
             ) from exc
         if not container.streams.video:
