@@ -88,8 +88,16 @@ def pairs_by_prefix(names: tuple[str, ...], left: str = "left_", right: str = "r
 # name -> module that defines KEYPOINT_SET. One line per set.
 _MODULES: dict[str, str] = {
     "coco17": "poselive.keypoints.coco17",
+    "halpe26": "poselive.keypoints.halpe26",
+    "coco_wholebody133": "poselive.keypoints.coco_wholebody133",
+    "hand21": "poselive.keypoints.hand21",
+    "face68": "poselive.keypoints.face68",
+    "ap10k": "poselive.keypoints.ap10k",
 }
-_ALIASES = {"coco": "coco17", "coco-17": "coco17"}
+_ALIASES = {"coco": "coco17", "coco-17": "coco17", "halpe": "halpe26", "halpe-26": "halpe26",
+            "coco_wholebody": "coco_wholebody133", "wholebody": "coco_wholebody133",
+            "coco-wholebody-133": "coco_wholebody133", "hand": "hand21", "hand-21": "hand21",
+            "face": "face68", "face-68": "face68", "300w": "face68", "ap-10k": "ap10k"}
 _CACHE: dict[str, KeypointSet] = {}
 
 
