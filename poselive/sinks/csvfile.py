@@ -1,0 +1,88 @@
+"""Pose results as CSV: one row per person per frame."""
+
+from __future__ import annotations
+
+import csv
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from typing import IO
+
+from poselive.errors import SinkError
+from poselive.sinks.records import TIME_DECIMALS, person_records
+from poselive.types import FramePacket
+
+
+def csv_columns(keypoint_names: Sequence[str]) -> list[str]:
+    """The header row CsvSink writes for these keypoint names."""
+    cols = ["frame", "time", "id", "x1", "y1", "x2", "y2", "score"]
+    for name in keypoint_names:
+        cols += [f"{name}_x", f"{name}_y", f"{name}_s"]
+    return cols
+
+
+class CsvSink:
+    """Writes ``frame,time,id,x1,y1,x2,y2,score,<kp>_x,<kp>_y,<kp>_s,...`` rows.
+
+    One row per person per frame (frames with nobody write no row); ``id`` is empty for
+    untracked persons. Rows are flushed per frame. A graph stage: ``sink(packet)``
+    returns the packet.
+    """
+
+    def __init__(self, path: str | Path, keypoint_names: Sequence[str], *, name: str = "csv_sink") -> None:
+        self.path = Path(path)
+        self.name = name
+        self.keypoint_names = list(keypoint_names)
+        self.rows_written = 0
+        self._lock = threading.Lock()
+        self._file: IO[str] | None = None
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._file = open(self.path, "w", encoding="utf-8", newline="")
+            self._writer = csv.writer(self._file)
+            self._writer.writerow(csv_columns(self.keypoint_names))
+            self._file.flush()
+        except OSError as exc:
+            self.close()
+            raise SinkError(f"cannot write CSV file {self.path}: {exc}") from exc
+
+    def __call__(self, packet: FramePacket) -> FramePacket:
+        """Append one row per person of the packet and return the packet."""
+        time_s = round(float(packet.pts), TIME_DECIMALS)
+        rows = []
+        for person in person_records(packet):
+            kpts = person["keypoints"]
+            if len(kpts) != len(self.keypoint_names):
+                raise SinkError(
+                    f"CSV file {self.path} has {len(self.keypoint_names)} keypoint columns "
+                    f"but frame {packet.index} has {len(kpts)} keypoints; pass the model's "
+                    "keypoint names"
+                )
+            row: list[object] = [packet.index, time_s, "" if person["id"] is None else person["id"]]
+            row += person["box"] + [person["score"]]
+            for x, y, s in kpts:
+                row += [x, y, s]
+            rows.append(["" if v is None else v for v in row])
+        with self._lock:
+            if self._file is None:
+                raise SinkError(f"CSV file {self.path} is already closed")
+            try:
+                self._writer.writerows(rows)
+                self._file.flush()
+            except OSError as exc:
+                raise SinkError(f"writing frame {packet.index} to {self.path} failed: {exc}") from exc
+            self.rows_written += len(rows)
+        return packet
+
+    def close(self) -> None:
+        """Close the file (safe twice)."""
+        with self._lock:
+            if self._file is not None:
+                self._file.close()
+                self._file = None
+
+    def __enter__(self) -> "CsvSink":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
