@@ -29,6 +29,9 @@ class CsvSink:
     returns the packet.
     """
 
+    #: Ask the graph for a lossless input edge: results of every frame are kept.
+    input_policy = "lossless"
+
     def __init__(self, path: str | Path, keypoint_names: Sequence[str], *, name: str = "csv_sink") -> None:
         self.path = Path(path)
         self.name = name

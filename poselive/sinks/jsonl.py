@@ -34,6 +34,9 @@ class JsonlSink:
     ``sink(packet)`` returns the packet.
     """
 
+    #: Ask the graph for a lossless input edge: results of every frame are kept.
+    input_policy = "lossless"
+
     def __init__(self, path: str | Path, header: dict[str, Any], *, name: str = "jsonl_sink") -> None:
         self.path = Path(path)
         self.name = name

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Iterator
 from fractions import Fraction
@@ -39,14 +40,18 @@ class VideoSink:
     naming a file that has audio, its first audio stream is copied (remuxed when MP4 can
     carry the codec, else transcoded to AAC) up to the end of the last video frame.
     ``close()`` flushes the encoder and writes the trailer, so a run stopped early still
-    leaves a playable file. A graph stage: ``sink(packet)`` returns the packet.
+    leaves a playable file. With ``size=None`` the first frame's size is used (the file
+    is created then). A graph stage: ``sink(packet)`` returns the packet.
     """
+
+    #: Ask the graph for a lossless input edge: a file must not lose rendered frames.
+    input_policy = "lossless"
 
     def __init__(
         self,
         path: str | Path,
         fps: float,
-        size: tuple[int, int],
+        size: tuple[int, int] | None,
         time_base: Fraction | float | None = None,
         audio_from: str | Path | None = None,
         *,
@@ -59,36 +64,58 @@ class VideoSink:
         if not fps or fps <= 0:
             raise SinkError(f"VideoSink {self.path}: fps must be positive, not {fps!r}")
         self.fps = float(fps)
-        self.size = (int(size[0]), int(size[1]))
-        if self.size[0] <= 0 or self.size[1] <= 0:
-            raise SinkError(f"VideoSink {self.path}: bad frame size {size!r}")
-        self.out_size = even_size(self.size)
-        rate = Fraction(self.fps).limit_denominator(1001)
-        self.time_base = _as_fraction(time_base) if time_base else Fraction(1, 1000) / rate
+        self._rate = Fraction(self.fps).limit_denominator(1001)
+        self.time_base = _as_fraction(time_base) if time_base else Fraction(1, 1000) / self._rate
+        self._crf, self._preset = int(crf), str(preset)
+        self._audio_from = Path(audio_from) if audio_from is not None else None
         self._lock = threading.Lock()
         self._closed = False
+        self._out: Any = None
+        self._audio_in: Any = None
         self.frames_written = 0
         self._last_pts: int | None = None
         self._end_time = 0.0  # seconds: end of the last video frame written
         self.audio_mode: str | None = None  # "copy" or "aac" when audio is written
+        self.size: tuple[int, int] | None = None
+        self.out_size: tuple[int, int] | None = None
+        if size is not None:
+            self._open((int(size[0]), int(size[1])))
+        else:
+            # The size comes with the first frame; still fail now on an unwritable path.
+            try:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise SinkError(f"cannot create video file {self.path}: {exc}") from exc
+            if not os.access(self.path.parent, os.W_OK):
+                raise SinkError(f"cannot create video file {self.path}: folder is not writable")
+
+    def _open(self, size: tuple[int, int]) -> None:
+        """Create the MP4 with its video (and audio) stream for frames of this size."""
+        if size[0] <= 0 or size[1] <= 0:
+            raise SinkError(f"VideoSink {self.path}: bad frame size {size!r}")
+        self.size = size
+        self.out_size = even_size(size)
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._out = av.open(str(self.path), mode="w", format="mp4", options={"movflags": "+faststart"})
+            out = av.open(str(self.path), mode="w", format="mp4", options={"movflags": "+faststart"})
         except (av.FFmpegError, OSError) as exc:
             raise SinkError(f"cannot create video file {self.path}: {exc}; check the folder is writable") from exc
         try:
-            stream = self._out.add_stream("libx264", rate=rate)
+            stream = out.add_stream("libx264", rate=self._rate)
             stream.width, stream.height = self.out_size
             stream.pix_fmt = "yuv420p"
             stream.time_base = self.time_base
             stream.codec_context.time_base = self.time_base
-            stream.options = {"crf": str(crf), "preset": preset}
+            stream.options = {"crf": str(self._crf), "preset": self._preset}
+            self._out = out
             self._video = stream
-            self._audio_in: Any = None
-            if audio_from is not None:
-                self._setup_audio(Path(audio_from))
-        except (av.FFmpegError, OSError, ValueError) as exc:
-            self._out.close()
+            if self._audio_from is not None:
+                self._setup_audio(self._audio_from)
+        except (av.FFmpegError, OSError, ValueError, SinkError) as exc:
+            out.close()
+            self._out = None
+            if isinstance(exc, SinkError):
+                raise
             raise SinkError(f"cannot set up video file {self.path}: {exc}") from exc
 
     # -- audio -------------------------------------------------------------------------
@@ -157,6 +184,7 @@ class VideoSink:
     # -- video -------------------------------------------------------------------------
 
     def _prepare(self, image: np.ndarray) -> np.ndarray:
+        assert self.size is not None and self.out_size is not None
         if image.ndim == 2:
             image = cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)
         h, w = image.shape[:2]
@@ -173,6 +201,8 @@ class VideoSink:
         with self._lock:
             if self._closed:
                 raise SinkError(f"video file {self.path} is already closed")
+            if self._out is None:
+                self._open((int(image.shape[1]), int(image.shape[0])))
             pts = int(round(packet.pts / self.time_base))
             # The encoder needs strictly increasing timestamps; live clocks can repeat.
             if self._last_pts is not None and pts <= self._last_pts:
@@ -197,6 +227,8 @@ class VideoSink:
             if self._closed:
                 return
             self._closed = True
+            if self._out is None:
+                return  # no size was given and no frame came: nothing to finish
             try:
                 for out in self._video.encode(None):
                     self._out.mux(out)

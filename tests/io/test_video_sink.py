@@ -136,3 +136,17 @@ def test_errors(tmp_path: Path) -> None:
     sink.close()
     with pytest.raises(SinkError, match="closed"):
         sink(FramePacket(index=0, pts=0.0, image=np.zeros((48, 64, 3), np.uint8)))
+
+
+def test_size_from_the_first_frame_when_not_given(tmp_path: Path) -> None:
+    out = tmp_path / "lazy.mp4"
+    sink = VideoSink(out, fps=15, size=None)
+    assert not out.exists() and sink.input_policy == "lossless"
+    for i in range(3):
+        sink(FramePacket(index=i, pts=i / 15, image=np.full((33, 50, 3), 90, np.uint8)))
+    sink.close()
+    info = _probe(out)
+    assert sink.size == (50, 33) and info["size"] == (50, 34) and len(info["pts"]) == 3
+    unused = VideoSink(tmp_path / "never.mp4", fps=15, size=None)
+    unused.close()
+    assert not (tmp_path / "never.mp4").exists()
