@@ -1,0 +1,110 @@
+"""TorchEngine with a tiny nn.Module and a spec; parity with ONNX Runtime on the same model."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from engines import Engine, open_engine  # noqa: E402
+from engines.onnxruntime import OrtEngine  # noqa: E402
+from engines.torch import TorchEngine  # noqa: E402
+from poselive.errors import ConfigError, ModelError  # noqa: E402
+from poselive.stages.adapters import SimCCPose  # noqa: E402
+
+SPEC = {"task": "pose", "name": "tiny", "input_size": [48, 64], "keypoint_set": "coco17",
+        "outputs": ["simcc_x", "simcc_y"],
+        "codec": {"type": "simcc", "input_size": [48, 64], "split_ratio": 2.0}}
+
+
+class TinySimCC(torch.nn.Module):
+    """A small conv net with RTMPose's output contract: [B,3,64,48] -> [B,17,96], [B,17,128]."""
+
+    def __init__(self):
+        super().__init__()
+        torch.manual_seed(0)
+        self.conv = torch.nn.Sequential(torch.nn.Conv2d(3, 8, 3, padding=1), torch.nn.BatchNorm2d(8),
+                                        torch.nn.ReLU(), torch.nn.Conv2d(8, 17, 3, padding=1))
+        self.fx = torch.nn.Linear(48, 96)
+        self.fy = torch.nn.Linear(64, 128)
+
+    def forward(self, x):
+        f = self.conv(x)
+        return self.fx(f.mean(2)), self.fy(f.mean(3))
+
+
+class DictOut(TinySimCC):
+    def forward(self, x):
+        a, b = super().forward(x)
+        return {"simcc_x": a, "simcc_y": b}
+
+
+def batch(n: int = 2) -> np.ndarray:
+    return np.random.default_rng(1).normal(size=(n, 3, 64, 48)).astype(np.float32)
+
+
+def test_run_matches_the_module():
+    model = TinySimCC().eval()
+    engine = TorchEngine(model, SPEC)
+    assert isinstance(engine, Engine) and engine.backend == "torch"
+    assert [(i.name, i.shape, i.dtype) for i in engine.inputs] == [("input", (None, 3, 64, 48), "float32")]
+    assert [(o.name, o.shape) for o in engine.outputs] == [("simcc_x", (None, 17, 96)),
+                                                          ("simcc_y", (None, 17, 128))]
+    x = batch()
+    out = engine.run({"input": x})
+    assert set(out) == {"simcc_x", "simcc_y"}
+    assert isinstance(out["simcc_x"], np.ndarray) and out["simcc_x"].dtype == np.float32
+    with torch.no_grad():
+        ref = model(torch.from_numpy(x))
+    np.testing.assert_allclose(out["simcc_x"], ref[0].numpy(), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(out["simcc_y"], ref[1].numpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_dict_outputs_and_channels_last():
+    x = batch(3)
+    plain = TorchEngine(TinySimCC(), SPEC).run({"input": x})
+    out = TorchEngine(DictOut(), SPEC, channels_last=True).run({"input": x})
+    for name in ("simcc_x", "simcc_y"):
+        np.testing.assert_allclose(out[name], plain[name], rtol=1e-4, atol=1e-5)
+
+
+def test_spec_output_count_mismatch():
+    bad = dict(SPEC, outputs=["heatmaps"])
+    with pytest.raises(ModelError, match="returned 2 outputs"):
+        TorchEngine(TinySimCC(), bad)
+
+
+def test_cuda_without_cuda_is_a_config_error():
+    if torch.cuda.is_available():
+        pytest.skip("CUDA is available here")
+    with pytest.raises(ConfigError, match="device='cpu'"):
+        TorchEngine(TinySimCC(), SPEC, device="cuda")
+
+
+def test_from_checkpoint_missing_file(tmp_path):
+    with pytest.raises(ModelError, match="nope.pt"):
+        TorchEngine.from_checkpoint(tmp_path / "nope.pt")
+    with pytest.raises(ModelError, match="nope.ckpt"):
+        open_engine(tmp_path / "nope.ckpt")
+
+
+def test_same_keypoints_as_onnxruntime(tmp_path):
+    """Both backends behind the same adapter give the same keypoints (pre/post shared)."""
+    model = TinySimCC().eval()
+    path = tmp_path / "tiny.onnx"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        torch.onnx.export(model, (torch.zeros(1, 3, 64, 48),), str(path), input_names=["input"],
+                          output_names=["simcc_x", "simcc_y"],
+                          dynamic_axes={"input": {0: "b"}, "simcc_x": {0: "b"}, "simcc_y": {0: "b"}},
+                          opset_version=17, dynamo=False)
+    img = np.random.default_rng(2).integers(0, 255, (240, 320, 3), dtype=np.uint8)
+    boxes = np.array([[10, 20, 90, 200], [150, 30, 300, 230]], np.float32)
+    k_ort, s_ort = SimCCPose(OrtEngine(path, threads=1)).estimate(img, boxes)
+    k_pt, s_pt = SimCCPose(TorchEngine(model, SPEC)).estimate(img, boxes)
+    # ONNX has no spec here, so the adapter also infers the split ratio (2.0) by itself.
+    np.testing.assert_allclose(k_pt, k_ort, atol=1e-3)
+    np.testing.assert_allclose(s_pt, s_ort, rtol=1e-4, atol=1e-4)
