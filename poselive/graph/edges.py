@@ -61,7 +61,7 @@ class Edge:
         self._aborted = False
         self.puts = 0
         self.drops = 0  # dropped by the "latest" policy
-        self.discarded = 0  # thrown away by abort()
+        self.discarded = 0  # thrown away by abort(), or refused by put() after it
         self.max_depth = 0
 
     def put(self, item: Any) -> bool:
@@ -71,6 +71,7 @@ class Edge:
                 while len(self._items) >= self.capacity and not self._aborted:
                     self._cond.wait()
             if self._aborted:
+                self.discarded += 1
                 return False
             if len(self._items) >= self.capacity:  # only reachable under LATEST
                 self._items.popleft()
@@ -113,6 +114,6 @@ class Edge:
         return len(self._items)
 
     def counters(self) -> tuple[int, int, int, int]:
-        """A consistent (depth, max_depth, drops, puts) snapshot."""
+        """A consistent (depth, max_depth, drops, discarded) snapshot."""
         with self._cond:
-            return len(self._items), self.max_depth, self.drops, self.puts
+            return len(self._items), self.max_depth, self.drops, self.discarded

@@ -236,13 +236,14 @@ class Graph:
         end = self._t_end if self._t_end is not None else now
         wall = max(end - self._t0, 0.0) if self._started else 0.0
         stages: dict[str, StageStats] = {}
-        drops = 0
+        drops = discarded = 0
         for name, lat, edge in zip(self.names, self._stage_lat, self.edges):
             s = StageStats.from_window(name, lat, wall)
-            depth, max_depth, edge_drops, _ = edge.counters()
+            depth, max_depth, s.drops, s.discarded = edge.counters()
             s.policy, s.queue_capacity = edge.policy.value, edge.capacity
-            s.queue_depth, s.queue_max_depth, s.drops = depth, max_depth, edge_drops
-            drops += edge_drops
+            s.queue_depth, s.queue_max_depth = depth, max_depth
+            drops += s.drops
+            discarded += s.discarded
             stages[name] = s
         e2e = StageStats.from_window("e2e", self._e2e, wall)
         err = None
@@ -257,6 +258,7 @@ class Graph:
             frames_in=self._frames_in,
             frames_out=self._frames_out,
             drops=drops,
+            discarded=discarded,
             fps=round(self._frames_out / wall, 3) if wall > 0 else 0.0,
             fps_recent=round(self._rate.rate(end, self._t0), 3) if self._started else 0.0,
             latency_mean_ms=e2e.mean_ms,

@@ -18,7 +18,8 @@ class LatencyWindow:
     """Thread-safe record of durations: the last ``size`` samples plus running totals."""
 
     def __init__(self, size: int = WINDOW) -> None:
-        self._samples: deque[float] = deque(maxlen=size)
+        # a numpy ring buffer: snapshots are one memcpy, cheap enough to poll per frame
+        self._buf = np.zeros(size, np.float64)
         self._lock = threading.Lock()
         self.count = 0
         self.total = 0.0
@@ -26,14 +27,14 @@ class LatencyWindow:
     def add(self, seconds: float) -> None:
         """Record one duration in seconds."""
         with self._lock:
-            self._samples.append(seconds)
+            self._buf[self.count % self._buf.size] = seconds
             self.count += 1
             self.total += seconds
 
     def snapshot(self) -> tuple[int, float, np.ndarray]:
-        """(count, total seconds, window samples in seconds) taken atomically."""
+        """(count, total seconds, window samples in seconds, in no particular order)."""
         with self._lock:
-            return self.count, self.total, np.fromiter(self._samples, np.float64)
+            return self.count, self.total, self._buf[: min(self.count, self._buf.size)].copy()
 
 
 class RateMeter:
@@ -60,6 +61,19 @@ class RateMeter:
             self._trim(now)
             span = min(self.window_s, now - started)
             return len(self._times) / span if span > 0 else 0.0
+
+
+def _quantile(ordered: np.ndarray, q: float) -> float:
+    """Linear-interpolated quantile of sorted samples (numpy's default method)."""
+    pos = q * (ordered.size - 1)
+    lo = int(pos)
+    hi = min(lo + 1, ordered.size - 1)
+    return float(ordered[lo] + (ordered[hi] - ordered[lo]) * (pos - lo))
+
+
+def _mean(samples: np.ndarray) -> float:
+    """Mean of the window samples."""
+    return float(samples.sum() / samples.size)
 
 
 def _ms(x: float) -> float:
@@ -89,6 +103,7 @@ class StageStats:
     queue_depth: int = 0  # items waiting in the input queue now
     queue_max_depth: int = 0
     drops: int = 0  # packets the input edge dropped ("latest" policy)
+    discarded: int = 0  # packets thrown away on the input edge by a forced/error stop
 
     @staticmethod
     def from_window(name: str, window: LatencyWindow, wall_s: float) -> "StageStats":
@@ -96,9 +111,10 @@ class StageStats:
         count, total, samples = window.snapshot()
         s = StageStats(name=name, frames=count, busy_s=round(total, 6))
         if samples.size:
-            p50, p95 = np.percentile(samples, [50, 95])
-            s.mean_ms, s.p50_ms, s.p95_ms = _ms(samples.mean()), _ms(p50), _ms(p95)
-            s.max_ms = _ms(samples.max())
+            # one sort instead of np.percentile: stats() is polled per frame by overlays
+            ordered = np.sort(samples)
+            s.mean_ms, s.max_ms = _ms(_mean(ordered)), _ms(ordered[-1])
+            s.p50_ms, s.p95_ms = _ms(_quantile(ordered, 0.5)), _ms(_quantile(ordered, 0.95))
         s.utilisation = round(total / wall_s, 4) if wall_s > 0 else 0.0
         return s
 
@@ -120,7 +136,8 @@ class GraphStats:
     wall_time_s: float = 0.0
     frames_in: int = 0
     frames_out: int = 0
-    drops: int = 0  # all edges together
+    drops: int = 0  # all edges together ("latest" policy)
+    discarded: int = 0  # in flight when a stop or an error aborted the graph
     fps: float = 0.0
     fps_recent: float = 0.0
     latency_mean_ms: float | None = None

@@ -60,7 +60,7 @@ def test_abort_releases_blocked_producer_and_consumer() -> None:
     t2.join(2.0)
     assert not t.is_alive() and not t2.is_alive()
     assert sorted(map(repr, results)) == ["END", "False"]
-    assert full.discarded == 1 and full.get() is END
+    assert full.discarded == 2 and full.get() is END  # the queued one and the refused one
 
 
 def test_bad_policy_and_size_are_config_errors() -> None:

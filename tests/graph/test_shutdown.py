@@ -77,6 +77,7 @@ def test_signal_during_run_stops_cleanly_and_returns_stats(signum: int) -> None:
     timer.join()
     assert stats.interrupted and stats.stopped and not stats.running and stats.error is None
     assert stats.frames_out > 5 and 0.3 <= elapsed < 0.3 + 2.0 + 1.0
+    assert stats.frames_in == stats.frames_out + stats.drops + stats.discarded
     assert [s.close_calls for s in stages] == [1, 1] and src.close_calls == 1
     assert signal.getsignal(signum) == before  # handler restored
     assert not graph_threads()
@@ -170,3 +171,16 @@ def test_failing_close_is_reported_and_others_still_close() -> None:
         Graph(SyntheticSource(20), [first, bad]).run()
     assert info.value.stage == "bad" and first.close_calls == 1 and bad.close_calls == 1
     assert bad.seen == list(range(20))  # it failed at close, after every frame arrived
+
+
+def test_stop_that_cannot_drain_in_time_discards_and_accounts_for_every_frame() -> None:
+    src = SyntheticSource(None, fps=1000.0)
+    sink = SleepStage("sink", 0.05)  # 4 queued packets need 0.2 s; the drain gets 0.1 s
+    g = Graph(src, [SleepStage("a"), sink], queue_size=4, stop_timeout=0.2)
+    g.start()
+    time.sleep(0.3)
+    g.stop()
+    stats = g.wait(5.0)
+    assert stats.discarded > 0 and stats.drops == 0 and sink.close_calls == 1
+    assert stats.frames_in == stats.frames_out + stats.discarded
+    assert not graph_threads()
