@@ -138,12 +138,12 @@ class Graph:
     # ------------------------------------------------------------------ public control
     def start(self, max_frames: int | None = None) -> None:
         """Start all threads and return at once (a Graph runs once)."""
+        if max_frames is not None and max_frames < 0:
+            raise ConfigError(f"max_frames must be >= 0, got {max_frames}")
         with self._lock:
             if self._started:
                 raise ConfigError("this Graph has already run; build a new Graph to run again")
             self._started = True
-        if max_frames is not None and max_frames < 0:
-            raise ConfigError(f"max_frames must be >= 0, got {max_frames}")
         self._max_frames = max_frames
         self._t0 = time.perf_counter()
         self._threads = [
@@ -164,11 +164,16 @@ class Graph:
         ``stop_timeout`` (at once with ``force``), then are discarded. Every stage's
         ``close()`` still runs. Use ``wait()`` to block until shutdown is complete.
         """
+        self._request_stop(force)
+
+    def _request_stop(self, force: bool) -> None:
+        # plain attribute writes only, no lock and no Event.set(): this runs inside signal
+        # handlers, where taking a lock the interrupted code holds would deadlock; the
+        # supervisor polls these every _POLL_S seconds
         if self._stop_at is None:
             self._stop_at = time.perf_counter()
         if force:
             self._force = True
-        self._wake.set()
 
     def wait(self, timeout: float | None = None) -> GraphStats:
         """Block until the graph has shut down (or ``timeout``) and return its stats.
@@ -274,12 +279,11 @@ class Graph:
     def _on_signal(self, signum: int, frame: object) -> None:
         if self._interrupted:
             # second signal: stop draining; a third goes to the previous handler
-            self.stop(force=True)
+            self._request_stop(force=True)
             self._restore_signals()
             return
         self._interrupted = True
-        log.info("signal %s: stopping the graph", signum)
-        self.stop()
+        self._request_stop(force=False)
 
     def _restore_signals(self) -> None:
         previous = getattr(self, "_previous_handlers", {})
@@ -297,11 +301,13 @@ class Graph:
             if first:
                 self._error = (name, exc)
         if first:
-            log.error("graph node %r failed: %s: %s", name, type(exc).__name__, exc)
+            # the caller gets it as StageError (with the traceback as __cause__)
+            log.debug("graph node %r failed", name, exc_info=exc)
         else:
             log.warning("graph node %r also failed: %s: %s", name, type(exc).__name__, exc)
         self._abort()
-        self.stop(force=True)
+        self._request_stop(force=True)
+        self._wake.set()
 
     def _abort(self) -> None:
         self._aborted = True
