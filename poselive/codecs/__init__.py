@@ -10,11 +10,16 @@ from __future__ import annotations
 
 from typing import Any
 
+from poselive.codecs.heatmap import MSRAHeatmapCodec, UDPHeatmapCodec
+from poselive.codecs.regression import RegressionLabelCodec
 from poselive.codecs.simcc import SimCCCodec
 from poselive.errors import ConfigError
 
 CODECS: dict[str, type] = {
     "simcc": SimCCCodec,
+    "msra_heatmap": MSRAHeatmapCodec,
+    "udp_heatmap": UDPHeatmapCodec,
+    "regression": RegressionLabelCodec,
 }
 
 
