@@ -7,7 +7,10 @@ by duck typing, on torch tensors (no torch import here).
 Coordinate convention: pixel ``i`` has its centre at ``x = i``, so mirroring an image of
 width ``W`` maps ``x -> W - 1 - x``. Model outputs whose cells do not share that
 convention (MSRA heatmaps, SimCC bins) are off by a fraction of a cell after mirroring;
-``output_flip_shift`` gives that shift and the ``flip_back_*`` functions apply it.
+``output_flip_shift`` gives that shift and the ``flip_back_*`` functions apply it. A
+fractional shift (MSRA heatmaps) is interpolated and repeats the edge cell, so points within
+a few cells of the border are slightly bent; UDP heatmaps need no shift and SimCC a whole bin.
+Averaging decoded keypoints (``flip_keypoints``) avoids that entirely.
 """
 
 from __future__ import annotations

@@ -17,7 +17,9 @@ def _person(kset, seed=0):
     person facing the camera), so 'left' can be told from 'right' by position alone."""
     rng = np.random.default_rng(seed)
     k = kset.num_keypoints
-    kpts = rng.integers([4, 4], [W - 4, H - 4], size=(k, 2)).astype(np.float32)
+    # 16 px from the borders: an MSRA heatmap's fractional flip shift repeats edge cells, which
+    # bends the peak of points within a few cells of the border (UDP and SimCC do not).
+    kpts = rng.integers([16, 16], [W - 16, H - 16], size=(k, 2)).astype(np.float32)
     for a, b in kset.flip_pairs:
         if kpts[a, 0] == kpts[b, 0]:
             kpts[a, 0] += 1
