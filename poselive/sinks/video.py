@@ -99,7 +99,9 @@ class VideoSink:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             out = av.open(str(self.path), mode="w", format="mp4", options={"movflags": "+faststart"})
         except (av.FFmpegError, OSError) as exc:
-            raise SinkError(f"cannot create video file {self.path}: {exc}; check the folder is writable") from exc
+            raise SinkError(
+                f"cannot create video file {self.path}: {exc}; check the folder is writable"
+            ) from exc
         try:
             stream = out.add_stream("libx264", rate=self._rate)
             stream.width, stream.height = self.out_size

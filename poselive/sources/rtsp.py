@@ -25,7 +25,10 @@ def ffmpeg_rtsp_options(transport: str, timeout: float, analyze_duration: float 
     micros = str(int(timeout * 1_000_000))
     # FFmpeg probes 5 s of stream by default before the first frame; a second is enough
     # to find an H.264/H.265 camera's size and rate and starts the stream much sooner.
-    options = {"rtsp_transport": transport, "analyzeduration": str(int(analyze_duration * 1_000_000))}
+    options = {
+        "rtsp_transport": transport,
+        "analyzeduration": str(int(analyze_duration * 1_000_000)),
+    }
     # FFmpeg 5 renamed the RTSP socket timeout from 'stimeout' to 'timeout' (in older
     # versions 'timeout' meant "listen as a server", so the name must match the version).
     if av.library_versions["libavformat"][0] >= 59:
