@@ -1,11 +1,12 @@
 """A loopback RTSP test server (GStreamer RTSP server) for poselive's RTSP tests.
 
 Runs under Debian's /usr/bin/python3, which has PyGObject (``gi``); the project's own
-Python does not need it. It serves an H.264 test pattern, or a video file given with
---file, at rtsp://127.0.0.1:<port>/test and prints ``READY <port>`` on stdout once the
-server is listening, so a test fixture can wait for that line.
+Python does not need it. It serves a moving-ball test pattern as live H.264 at
+rtsp://127.0.0.1:<port>/test and prints ``READY <port>`` on stdout once the server is
+listening, so a test fixture can wait for that line. (A test pattern rather than a file:
+decoding files in GStreamer would need gstreamer1.0-libav as well.)
 
-Usage: /usr/bin/python3 tests/io/rtsp_server.py [--port 0] [--file clip.mp4] [--fps 15]
+Usage: /usr/bin/python3 tests/io/rtsp_server.py [--port 0] [--fps 15] [--width 160] [--height 120]
 """
 
 from __future__ import annotations
@@ -31,15 +32,11 @@ def free_port() -> int:
 
 def launch_line(args: argparse.Namespace) -> str:
     """The gst-launch pipeline the server builds for each client."""
-    if args.file:
-        # decodebin handles any container/codec GStreamer can read; re-encode so the
-        # stream is always H.264 with frequent keyframes (quick start for a new client).
-        src = f'filesrc location="{args.file}" ! decodebin ! videoconvert ! videorate'
-    else:
-        src = "videotestsrc is-live=true pattern=ball"
+    src = "videotestsrc is-live=true pattern=ball"
     caps = f"video/x-raw,width={args.width},height={args.height},framerate={args.fps}/1"
     return (
         f"( {src} ! videoscale ! videoconvert ! {caps} ! "
+        # A keyframe every second lets a new client start decoding quickly.
         f"x264enc tune=zerolatency speed-preset=ultrafast key-int-max={args.fps} ! "
         "rtph264pay name=pay0 pt=96 config-interval=1 )"
     )
@@ -49,7 +46,6 @@ def main() -> int:
     """Start the server and run until SIGTERM/SIGINT."""
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--port", type=int, default=0, help="0 picks a free port")
-    ap.add_argument("--file", default="", help="serve this video instead of a pattern")
     ap.add_argument("--fps", type=int, default=15)
     ap.add_argument("--width", type=int, default=160)
     ap.add_argument("--height", type=int, default=120)
