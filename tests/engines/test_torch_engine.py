@@ -108,3 +108,31 @@ def test_same_keypoints_as_onnxruntime(tmp_path):
     # ONNX has no spec here, so the adapter also infers the split ratio (2.0) by itself.
     np.testing.assert_allclose(k_pt, k_ort, atol=1e-3)
     np.testing.assert_allclose(s_pt, s_ort, rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.slow
+def test_poselive_checkpoint_parity_torch_vs_folded_onnx(tmp_path):
+    """A real poselive pose model: checkpoint via open_engine (torch) and its ONNX export
+    with preprocessing folded in (uint8 NHWC BGR) give the same keypoints."""
+    models = pytest.importorskip("poselive.models")
+    export = pytest.importorskip("poselive.models.export")
+    from poselive.stages import PoseStage
+    from poselive.types import Detections, FramePacket
+
+    torch.manual_seed(0)
+    spec = models.preset_spec("poselive-pose-t")
+    ckpt = models.save_checkpoint(tmp_path / "pose.pt", models.build_model(spec), spec)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        onnx_path = export.export_onnx(ckpt, tmp_path / "pose.onnx", fold_preprocess=True)
+    pt_engine = open_engine(ckpt)
+    ort_engine = open_engine(onnx_path, threads=1)
+    assert isinstance(pt_engine, TorchEngine) and ort_engine.spec["input_format"] == "uint8_nhwc"
+    img = np.random.default_rng(3).integers(0, 255, (360, 480, 3), dtype=np.uint8)
+    dets = Detections(np.array([[20, 30, 150, 330], [200, 50, 420, 300]], np.float32),
+                      np.array([0.9, 0.8], np.float32), np.zeros(2, np.int64))
+    a = PoseStage(pt_engine)(FramePacket(0, 0.0, img, detections=dets)).poses
+    b = PoseStage(ort_engine)(FramePacket(0, 0.0, img, detections=dets)).poses
+    assert a.keypoints.shape == (2, 17, 2)
+    np.testing.assert_allclose(a.keypoints, b.keypoints, atol=1e-3)
+    np.testing.assert_allclose(a.scores, b.scores, rtol=1e-3, atol=1e-3)

@@ -85,6 +85,16 @@ class Preprocess:
         return np.ascontiguousarray(x.transpose(0, 3, 1, 2), dtype=self.dtype)
 
 
+def uses_udp(spec: dict[str, Any]) -> bool:
+    """Whether crops use unbiased data processing (pixel centres map to pixel centres).
+
+    Must match training (trainer.data.transforms): the UDP heatmap codec, or a codec
+    or spec flag, turns it on.
+    """
+    codec = spec.get("codec") or {}
+    return bool(spec.get("udp") or codec.get("use_udp") or codec.get("type") in ("udp", "udp_heatmap"))
+
+
 def fixed_batch(engine: Any) -> int | None:
     """The engine's static batch size, or None when the batch dimension is dynamic."""
     shape = engine.inputs[0].shape

@@ -9,7 +9,7 @@ import numpy as np
 from poselive.codecs import build_codec
 from poselive.errors import ConfigError
 from poselive.stages.adapters.base import (BatchRunner, Preprocess, engine_spec, output_names,
-                                           pick_outputs)
+                                           pick_outputs, uses_udp)
 from poselive.stages.adapters.simcc_pose import TopDownCrops
 
 
@@ -33,7 +33,7 @@ class HeatmapPose:
             raise ConfigError("a heatmap model needs a 'codec' in its spec to be decoded "
                               "(e.g. {'type': 'msra', ...}); export it with poselive so the spec is embedded")
         self.codec = build_codec(codec_spec)
-        udp = bool(spec.get("udp", codec_spec.get("type") == "udp"))
+        udp = uses_udp(spec)
         self.topdown = TopDownCrops(self.pre, spec.get("box_padding", 1.25) if padding is None else padding,
                                     udp=udp)
         self.run = BatchRunner(engine, "pose")

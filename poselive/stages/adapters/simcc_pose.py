@@ -11,7 +11,7 @@ from poselive.codecs.simcc import SimCCCodec
 from poselive.geometry import (box_xyxy_to_center_scale, crop_batch, fix_aspect_ratio,
                                input_to_image_points_batch)
 from poselive.stages.adapters.base import (BatchRunner, Preprocess, engine_spec, output_names,
-                                           pick_outputs)
+                                           pick_outputs, uses_udp)
 
 
 class TopDownCrops:
@@ -53,7 +53,7 @@ class SimCCPose:
         self.engine = engine
         self.pre = Preprocess.from_engine(engine, self.default_input_size)
         self.topdown = TopDownCrops(self.pre, spec.get("box_padding", 1.25) if padding is None else padding,
-                                    udp=bool(spec.get("udp", False)))
+                                    udp=uses_udp(spec))
         self.codec = build_codec(spec["codec"]) if spec.get("codec") else None
         self.run = BatchRunner(engine, "pose")
 
