@@ -425,9 +425,13 @@ class Graph:
                 give_up_at = self._stop_at + self.stop_timeout
             if not source_closed:
                 source_closed = True
-                # may block until the source's reader lets go; that is why it is here and
-                # not in stop() (which must be safe inside a signal handler)
-                self._close_source()
+                # in its own thread: a source's close() may block (a camera driver), and
+                # the supervisor must still enforce the deadline; joined like the others
+                closer = threading.Thread(
+                    target=self._close_source, name=f"graph:close:{self.source_name}", daemon=True
+                )
+                self._threads.append(closer)
+                closer.start()
             now = time.perf_counter()
             drain_until = self._stop_at + (0.0 if self._force else self.stop_timeout / 2)
             if not self._aborted and now >= drain_until:

@@ -184,3 +184,42 @@ def test_stop_that_cannot_drain_in_time_discards_and_accounts_for_every_frame() 
     assert stats.discarded > 0 and stats.drops == 0 and sink.close_calls == 1
     assert stats.frames_in == stats.frames_out + stats.discarded
     assert not graph_threads()
+
+
+class DeafSource(SyntheticSource):
+    """A source whose reader and close() both hang (a wedged camera driver)."""
+
+    def __init__(self) -> None:
+        super().__init__(None, name="wedged")
+        self.release = threading.Event()
+
+    def __iter__(self) -> Iterator[FramePacket]:
+        for packet in super().__iter__():
+            if packet.index == 3:
+                self.release.wait(30.0)
+            yield packet
+
+    def close(self) -> None:
+        super().close()
+        self.release.wait(30.0)
+
+
+def test_wedged_source_does_not_hold_shutdown_past_stop_timeout() -> None:
+    src = DeafSource()
+    sink = SleepStage("sink")
+    g = Graph(src, [sink], stop_timeout=0.4)
+    g.start()
+    time.sleep(0.1)
+    t = time.perf_counter()
+    g.stop()
+    stats = g.wait(5.0)
+    elapsed = time.perf_counter() - t
+    try:
+        assert elapsed < 0.4 + 0.3, elapsed
+        assert set(stats.stuck_threads) == {"graph:wedged", "graph:close:wedged"}
+        assert sink.close_calls == 1 and sink.seen == [0, 1, 2]
+    finally:
+        src.release.set()
+        for th in graph_threads():
+            th.join(2.0)
+    assert src.close_calls == 1 and not graph_threads()
