@@ -104,7 +104,11 @@ class Graph:
         self._max_frames: int | None = None
 
     # ------------------------------------------------------------------ configuration
-    def _resolve_policies(self, policy, policies) -> list[EdgePolicy]:
+    def _resolve_policies(
+        self,
+        policy: EdgePolicy | str | None,
+        policies: Mapping[str, EdgePolicy | str] | Sequence[EdgePolicy | str | None] | None,
+    ) -> list[EdgePolicy]:
         if policy is None:
             live = bool(getattr(self.source, "is_live", False))
             base = EdgePolicy.LATEST if live else EdgePolicy.LOSSLESS

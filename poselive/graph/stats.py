@@ -176,6 +176,8 @@ class GraphStats:
             f"e2e p50 {f(self.latency_p50_ms)} ms p95 {f(self.latency_p95_ms)} ms, "
             f"drops {self.drops}"
         )
+        if self.discarded:
+            head += f", discarded {self.discarded}"
         if self.interrupted:
             head += ", interrupted"
         elif self.stopped:
