@@ -1,0 +1,1 @@
+"""Backbones (registered in poselive.models.registry.BACKBONES)."""

@@ -1,0 +1,137 @@
+"""Export poselive models to ONNX with the spec embedded in ``metadata_props["poselive_spec"]``."""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from poselive.errors import ConfigError, ModelError, require
+
+SPEC_KEY = "poselive_spec"
+
+
+class FoldedPreprocess(nn.Module):
+    """Wraps a model so it takes uint8 NHWC images and normalises them inside the graph."""
+
+    def __init__(self, model: nn.Module, mean, std, swap_rb: bool) -> None:
+        super().__init__()
+        self.model = model
+        self.swap_rb = swap_rb
+        self.register_buffer("mean", torch.tensor(mean, dtype=torch.float32).view(1, 3, 1, 1))
+        self.register_buffer("inv_std", 1.0 / torch.tensor(std, dtype=torch.float32).view(1, 3, 1, 1))
+
+    def forward(self, x: torch.Tensor):
+        x = x.permute(0, 3, 1, 2).float()
+        if self.swap_rb:
+            x = x.flip(1)  # BGR <-> RGB
+        return self.model((x - self.mean) * self.inv_std)
+
+
+def _resolve(source: Any, spec: dict | None) -> tuple[nn.Module, dict]:
+    if isinstance(source, nn.Module):
+        spec = spec if spec is not None else getattr(source, "spec", None)
+        if not isinstance(spec, dict):
+            raise ConfigError("export_onnx needs the model's spec: pass spec=... or a model built "
+                              "with poselive.models.build_model")
+        return source, spec
+    from poselive.models import load_model
+
+    model, file_spec = load_model(Path(source))
+    return model, spec if spec is not None else file_spec
+
+
+def export_onnx(checkpoint_or_model: Any, out_path: str | Path, spec: dict | None = None,
+                opset: int = 17, dynamic_batch: bool = True, fold_preprocess: bool = False,
+                input_channel_order: str = "bgr") -> Path:
+    """Write an ONNX model with the spec embedded; returns ``out_path``.
+
+    Input ``input`` [B,3,H,W] float32, or with ``fold_preprocess`` uint8 [B,H,W,3] in
+    ``input_channel_order`` (normalisation and channel swap inside the graph; the embedded
+    spec then says ``input_format: uint8_nhwc``). Outputs are named by ``spec["outputs"]``.
+    """
+    onnx = require("onnx", "torch", "ONNX export")
+    model, spec = _resolve(checkpoint_or_model, spec)
+    spec = copy.deepcopy(spec)
+    model = copy.deepcopy(model).eval().cpu()
+    w, h = spec["input_size"]
+    out_names = list(spec.get("outputs") or [])
+    if not out_names:
+        raise ConfigError("the spec lists no 'outputs'; pose specs name simcc_x/simcc_y or heatmaps")
+    if fold_preprocess:
+        order = input_channel_order.lower()
+        if order not in ("bgr", "rgb"):
+            raise ConfigError(f"input_channel_order must be 'bgr' or 'rgb', not '{input_channel_order}'")
+        model = FoldedPreprocess(model, spec["mean"], spec["std"], order != spec.get("channel_order", "rgb"))
+        dummy = torch.zeros(1, h, w, 3, dtype=torch.uint8)
+        spec["input_format"] = "uint8_nhwc"
+        spec["channel_order"] = order
+    else:
+        dummy = torch.zeros(1, 3, h, w)
+        spec["input_format"] = "float_nchw"
+    dynamic_axes = None
+    if dynamic_batch:
+        dynamic_axes = {"input": {0: "batch"}, **{n: {0: "batch"} for n in out_names}}
+    out_path = Path(out_path)
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    with torch.no_grad():
+        torch.onnx.export(model, (dummy,), str(out_path), input_names=["input"], output_names=out_names,
+                          opset_version=opset, dynamic_axes=dynamic_axes, do_constant_folding=True,
+                          dynamo=False)
+    proto = onnx.load(str(out_path))
+    del proto.metadata_props[:]
+    entry = proto.metadata_props.add()
+    entry.key, entry.value = SPEC_KEY, json.dumps(spec)
+    onnx.checker.check_model(proto)
+    onnx.save(proto, str(out_path))
+    return out_path
+
+
+def read_onnx_spec(path: str | Path) -> dict:
+    """The poselive spec embedded in an ONNX file ({} for external models without one)."""
+    onnx = require("onnx", "torch", "reading ONNX metadata")
+    try:
+        proto = onnx.load(str(path), load_external_data=False)
+    except Exception as exc:
+        raise ModelError(f"cannot read ONNX model {path}: {exc}") from exc
+    for prop in proto.metadata_props:
+        if prop.key == SPEC_KEY:
+            return json.loads(prop.value)
+    return {}
+
+
+def onnx_parity(model: nn.Module, onnx_path: str | Path, batch_sizes=(1, 3), seed: int = 0) -> float:
+    """Largest absolute difference between PyTorch and onnxruntime outputs on random inputs."""
+    import onnxruntime as ort
+
+    spec = read_onnx_spec(onnx_path)
+    w, h = spec["input_size"]
+    sess = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
+    gen = torch.Generator().manual_seed(seed)
+    worst = 0.0
+    model = model.eval()
+    for b in batch_sizes:
+        if spec.get("input_format") == "uint8_nhwc":
+            img = torch.randint(0, 256, (b, h, w, 3), generator=gen, dtype=torch.uint8)
+            x = img.permute(0, 3, 1, 2).float()
+            if spec.get("channel_order", "rgb") == "bgr":
+                x = x.flip(1)
+            mean = torch.tensor(spec["mean"]).view(1, 3, 1, 1)
+            std = torch.tensor(spec["std"]).view(1, 3, 1, 1)
+            x = (x - mean) / std
+            feed = img.numpy()
+        else:
+            x = torch.randn(b, 3, h, w, generator=gen)
+            feed = x.numpy()
+        with torch.no_grad():
+            ref = model(x)
+        ref = ref if isinstance(ref, (tuple, list)) else (ref,)
+        got = sess.run(None, {"input": feed})
+        for r, g in zip(ref, got):
+            worst = max(worst, float(np.abs(r.numpy() - g).max()))
+    return worst

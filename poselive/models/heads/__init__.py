@@ -1,0 +1,1 @@
+"""Heads (registered in poselive.models.registry.HEADS)."""

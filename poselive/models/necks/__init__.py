@@ -1,0 +1,1 @@
+"""Necks (registered in poselive.models.registry.NECKS)."""
