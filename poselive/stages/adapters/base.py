@@ -78,11 +78,18 @@ class Preprocess:
 
     def to_tensor(self, batch_bgr: np.ndarray) -> np.ndarray:
         """BGR uint8 images [N,H,W,3] -> the model's input tensor."""
-        x = batch_bgr[..., ::-1] if self.channel_order == "rgb" else batch_bgr
         if self.input_format == "uint8_nhwc":
+            x = batch_bgr[..., ::-1] if self.channel_order == "rgb" else batch_bgr
             return np.ascontiguousarray(x, dtype=self.dtype)
-        x = (x.astype(np.float32) - self.mean) * (1.0 / self.std)
-        return np.ascontiguousarray(x.transpose(0, 3, 1, 2), dtype=self.dtype)
+        # Reorder while still uint8 (4x fewer bytes to move), then normalise in place per
+        # channel plane: several times faster than broadcasting over the last axis.
+        x = batch_bgr.transpose(0, 3, 1, 2)
+        if self.channel_order == "rgb":
+            x = x[:, ::-1]
+        x = np.ascontiguousarray(x).astype(np.float32)
+        x -= self.mean[:, None, None]
+        x *= (1.0 / self.std)[:, None, None]
+        return x if self.dtype == "float32" else x.astype(self.dtype)
 
 
 def uses_udp(spec: dict[str, Any]) -> bool:
