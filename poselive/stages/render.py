@@ -93,7 +93,7 @@ class Renderer:
         cv2.putText(img, text, (x + 2, y - base), _FONT, scale, (0, 0, 0), thick, cv2.LINE_AA)
 
     def _skeleton(self, img: np.ndarray, kpts: np.ndarray, scores: np.ndarray, thick: int) -> None:
-        ok = scores > self.kpt_threshold
+        ok = (scores > self.kpt_threshold) & np.isfinite(kpts).all(-1)  # a NaN must not crash drawing
         for (a, b), color in zip(self.keypoint_set.skeleton, self._link_colors):
             if ok[a] and ok[b]:
                 cv2.line(img, _fixed(*kpts[a]), _fixed(*kpts[b]), color, thick, cv2.LINE_AA, _SHIFT)

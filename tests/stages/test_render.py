@@ -52,6 +52,8 @@ def test_low_score_keypoint_is_not_drawn():
     packet.poses.keypoints[0, 16] = (500, 300)
     out = Renderer("coco17", kpt_threshold=0.3, hud=False)(packet)
     assert not changed(out.rendered, packet.image)[280:320, 480:520].any()
+    packet.poses.keypoints[0, 3] = np.nan  # a broken model output is skipped, not a crash
+    Renderer("coco17", hud=False)(packet)
 
 
 def test_track_ids_have_stable_colours_and_labels():
