@@ -11,7 +11,9 @@ timing cache). It is *functional* where that makes tests meaningful:
   cache), reading each batch from the address the calibrator returns, and returns a
   "plan" that embeds the ONNX model, the building version and the configuration;
 - the execution context runs that ONNX model with ONNX Runtime on the CPU, reading
-  inputs from and writing outputs to the addresses given by ``set_tensor_address``.
+  inputs from and writing outputs to the addresses given by ``set_tensor_address``
+  (outputs pass through float16 when the engine was built with the FP16 flag, a crude
+  stand-in for reduced precision).
 
 ``HostMemory`` stands in for the CUDA memory helper with plain numpy buffers, so device
 addresses are real host addresses that the fake reads with ctypes.
@@ -431,7 +433,10 @@ class _Context:
         for n, shape in self.input_shapes.items():
             feeds[n] = view_at(self.addresses[n], shape, e.fake.nptype(e.get_tensor_dtype(n))).copy()
         names = [o.name for o in self.session.get_outputs()]
+        half = "FP16" in e.header["flags"]
         for n, value in zip(names, self.session.run(names, feeds)):
+            if half and value.dtype == np.float32:
+                value = value.astype(np.float16).astype(np.float32)  # reduced-precision stand-in
             out = view_at(self.addresses[n], value.shape, e.fake.nptype(e.get_tensor_dtype(n)))
             out[...] = value
         return True

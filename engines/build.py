@@ -30,9 +30,10 @@ from typing import Any
 
 import numpy as np
 
-from engines.cache import EngineKey, default_cache_dir, file_sha256, find_cached, write_sidecar
-from engines.calibration import CalibrationBatches, make_calibrator, model_inputs, normalize_batch, \
-    detector_images, pose_crops
+from engines.cache import (EngineKey, default_cache_dir, file_sha256, find_cached, sidecar_path,
+                           write_sidecar)
+from engines.calibration import (CalibrationBatches, detector_images, make_calibrator, model_inputs,
+                                 normalize_batch, pose_crops)
 from poselive.errors import ConfigError, MissingExtraError, ModelError
 
 log = logging.getLogger("poselive.engines")
@@ -187,28 +188,18 @@ def _raw_inputs(spec: dict[str, Any], image_dir: str | Path | None, limit: int) 
     return pose_crops(spec, image_dir, limit=limit)
 
 
-def validate_onnx(onnx_path: Path, model: Any, spec: dict[str, Any], *, fold_preprocess: bool = False,
-                  parity_data: str | Path | None = None, max_batch: int = 8,
-                  raw_tol: float = RAW_TOL, kpt_tol: float = KPT_TOL) -> dict[str, Any]:
-    """Compare the ONNX model (ONNX Runtime) with PyTorch on real inputs; returns the report.
+def compare_outputs(ref: dict[str, np.ndarray], got: dict[str, np.ndarray], spec: dict[str, Any],
+                    raw_tol: float = RAW_TOL, kpt_tol: float = KPT_TOL) -> tuple[dict[str, Any], list[str]]:
+    """Largest raw and decoded-keypoint differences between two runs, and what exceeds tolerance.
 
-    Raises ModelError when raw outputs or decoded keypoints disagree beyond tolerance.
+    Raw differences are absolute, relative to the output's magnitude where it exceeds 1
+    (detector boxes are in pixels); keypoints are decoded with the spec's SimCC codec.
     """
-    import onnxruntime as ort
-
-    raw = _raw_inputs(spec, parity_data, limit=max(1, max_batch))
-    x_torch = normalize_batch(raw, {**spec, "input_format": "float_nchw"})
-    x_onnx = normalize_batch(raw, read_embedded_spec(onnx_path) or _onnx_spec(spec, fold_preprocess))
-    sess = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
-    names = [o.name for o in sess.get_outputs()]
-    got = dict(zip(names, sess.run(names, {sess.get_inputs()[0].name: x_onnx})))
-    ref = _torch_outputs(model, x_torch, names)
-    report: dict[str, Any] = {"inputs": int(len(raw)),
-                              "source": str(parity_data) if parity_data else "synthetic", "max_abs_diff": {}}
+    report: dict[str, Any] = {"max_abs_diff": {}}
     problems = []
-    for n in names:
-        if ref[n].shape != got[n].shape:
-            problems.append(f"{n}: shape {got[n].shape} vs PyTorch {ref[n].shape}")
+    for n in ref:
+        if n not in got or ref[n].shape != got[n].shape:
+            problems.append(f"{n}: shape {getattr(got.get(n), 'shape', None)} vs reference {ref[n].shape}")
             continue
         diff = float(np.max(np.abs(ref[n].astype(np.float64) - got[n]))) if ref[n].size else 0.0
         scale = max(1.0, float(np.max(np.abs(ref[n]))) if ref[n].size else 1.0)
@@ -216,8 +207,8 @@ def validate_onnx(onnx_path: Path, model: Any, spec: dict[str, Any], *, fold_pre
         if diff > raw_tol * scale:
             problems.append(f"{n}: max |diff| {diff:.3g} > {raw_tol * scale:.3g}")
     codec = spec.get("codec") or {}
-    if spec.get("task", "pose") == "pose" and codec.get("type") == "simcc" and not problems \
-            and {"simcc_x", "simcc_y"} <= set(names):
+    if spec.get("task", "pose") == "pose" and codec.get("type") == "simcc" \
+            and {"simcc_x", "simcc_y"} <= set(ref) and not any("shape" in p for p in problems):
         from poselive.codecs import build_codec
 
         c = build_codec(codec)
@@ -227,11 +218,65 @@ def validate_onnx(onnx_path: Path, model: Any, spec: dict[str, Any], *, fold_pre
         report["max_keypoint_diff_px"] = kd
         if kd > kpt_tol:
             problems.append(f"decoded keypoints differ by up to {kd:.2f} px > {kpt_tol} px")
+    return report, problems
+
+
+def _ort_outputs(onnx_path: Path, x: np.ndarray) -> dict[str, np.ndarray]:
+    import onnxruntime as ort
+
+    sess = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
+    names = [o.name for o in sess.get_outputs()]
+    return dict(zip(names, sess.run(names, {sess.get_inputs()[0].name: x})))
+
+
+def validate_onnx(onnx_path: Path, model: Any, spec: dict[str, Any], *, fold_preprocess: bool = False,
+                  parity_data: str | Path | None = None, max_batch: int = 8,
+                  raw_tol: float = RAW_TOL, kpt_tol: float = KPT_TOL) -> dict[str, Any]:
+    """Compare the ONNX model (ONNX Runtime) with PyTorch on real inputs; returns the report.
+
+    Raises ModelError when raw outputs or decoded keypoints disagree beyond tolerance.
+    """
+    raw = _raw_inputs(spec, parity_data, limit=max(1, max_batch))
+    x_torch = normalize_batch(raw, {**spec, "input_format": "float_nchw"})
+    x_onnx = normalize_batch(raw, read_embedded_spec(onnx_path) or _onnx_spec(spec, fold_preprocess))
+    got = _ort_outputs(onnx_path, x_onnx)
+    ref = _torch_outputs(model, x_torch, list(got))
+    diffs, problems = compare_outputs(ref, got, spec, raw_tol, kpt_tol)
+    report = {"inputs": int(len(raw)), "source": str(parity_data) if parity_data else "synthetic", **diffs}
     if problems:
         raise ModelError(f"ONNX export of {spec.get('name', 'the model')} does not match PyTorch on "
                          f"{report['inputs']} {report['source']} inputs: " + "; ".join(problems) +
                          ". Check the model for export-unsafe ops (data-dependent control flow).")
     log.info("parity ok on %d %s inputs: %s", report["inputs"], report["source"], report["max_abs_diff"])
+    return report
+
+
+# Engine vs ONNX: fp32 engines may use TF32 on Ampere and newer, fp16/int8 lose more.
+ENGINE_KPT_TOL = {"fp32": 0.5, "fp16": 1.0, "int8": 3.0}
+
+
+def check_engine(engine_path: Path, onnx_path: Path, spec: dict[str, Any], precision: str,
+                 parity_data: str | Path | None, max_batch: int, trt: Any, memory: Any) -> dict[str, Any]:
+    """Run the built engine and the ONNX model on the same real inputs; returns the differences.
+
+    Reduced precision is expected to move keypoints a little, so this warns (with the
+    numbers) rather than fails when keypoints move more than ``ENGINE_KPT_TOL``.
+    """
+    from engines.tensorrt import TensorRTEngine
+
+    x = normalize_batch(_raw_inputs(spec, parity_data, limit=max(1, min(8, max_batch))), spec)
+    ref = _ort_outputs(onnx_path, x)
+    eng = TensorRTEngine(engine_path, trt=trt, memory=memory)
+    try:
+        got = eng.run({eng.inputs[0].name: x})
+    finally:
+        eng.close()
+    tol = ENGINE_KPT_TOL[precision]
+    report, problems = compare_outputs(ref, got, spec, raw_tol=float("inf"), kpt_tol=tol)
+    report["inputs"] = int(len(x))
+    if problems:
+        log.warning("the %s engine differs from the ONNX model: %s; check accuracy with poselive eval "
+                    "before using it", precision, "; ".join(problems))
     return report
 
 
@@ -305,6 +350,8 @@ def build(checkpoint: Any, backend: str = "tensorrt", precision: str = "fp32", m
         return target
     if reason != "missing":
         log.warning("rebuilding %s: %s", target.name, "forced" if reason is None else reason)
+        # The old sidecar describes the old build; it must not outlive it.
+        sidecar_path(target).unlink(missing_ok=True)
 
     onnx_path = target.with_name(target.stem + ".export.onnx")
     try:
@@ -320,6 +367,8 @@ def build(checkpoint: Any, backend: str = "tensorrt", precision: str = "fp32", m
             return target
         info = _build_tensorrt(onnx_path, target, out_spec, key, precision, max_batch, calib_data,
                                cache, force, trt, memory)
+        info["engine_parity"] = check_engine(target, onnx_path, out_spec, precision, parity_data,
+                                             max_batch, trt, memory)
         write_sidecar(target, out_spec, key, {"validation": report, **info})
         return target
     finally:

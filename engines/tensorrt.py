@@ -42,6 +42,11 @@ class TorchCudaMemory:
             raise ModelError("TensorRT needs a CUDA GPU and none is visible; "
                              "use --backend onnxruntime on this machine")
         self.index = int(device)
+        if not 0 <= self.index < self.torch.cuda.device_count():
+            raise ModelError(f"GPU {self.index} does not exist (this machine has "
+                             f"{self.torch.cuda.device_count()}); pass device=0..N-1")
+        # TensorRT works on the current CUDA device: make it ours before deserialising.
+        self.torch.cuda.set_device(self.index)
         self.device = self.torch.device("cuda", self.index)
         self.stream = self.torch.cuda.Stream(self.device)
 

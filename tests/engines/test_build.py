@@ -155,6 +155,9 @@ def test_tensorrt_build_caches_and_rebuilds_for_another_gpu(model, tmp_path, cap
     assert (b["trt_version"], b["gpu"], b["compute_capability"]) == ("10.3.0", "NVIDIA A100-SXM4-40GB", "8.0")
     assert b["shapes"]["input"] == [[1, 3, H, W], [8, 3, H, W], [16, 3, H, W]] and b["flags"] == ["FP16"]
     assert side["keypoint_set"] == "coco17"
+    # The engine itself was run against the ONNX model (the double rounds through fp16).
+    parity = b["engine_parity"]
+    assert 0 < max(parity["max_abs_diff"].values()) < 1e-2 and parity["max_keypoint_diff_px"] <= 1.0
     assert list(tmp_path.glob("timing-nvidia-a100-sxm4-40gb-cc8.0-trt10.3.0.cache"))
 
     n_builds = sum(c[0] == "build_serialized_network" for c in trt.calls)
@@ -174,7 +177,8 @@ def test_tensorrt_build_caches_and_rebuilds_for_another_gpu(model, tmp_path, cap
 
     eng = TensorRTEngine(out2, trt=trt2, memory=h100, expected={"keypoint_set": "coco17"})
     x = normalize_batch(pose_crops(tiny.tiny_spec()), tiny.tiny_spec())
-    np.testing.assert_allclose(eng.run({"input": x})["simcc_y"], _torch(model, x)[1], atol=1e-4)
+    # fp16 engine (the double rounds outputs through float16): agreement to fp16 precision.
+    np.testing.assert_allclose(eng.run({"input": x})["simcc_y"], _torch(model, x)[1], atol=2e-3)
 
 
 def test_tensorrt_int8_build_calibrates_on_an_image_folder(model, tmp_path):

@@ -166,3 +166,13 @@ def test_open_engine_routes_engine_files_to_tensorrt(built, monkeypatch):
     monkeypatch.setitem(sys.modules, "tensorrt", None)
     with pytest.raises(MissingExtraError, match="tensorrt"):
         engines.open_engine(engine_path)
+
+
+def test_cuda_memory_needs_a_gpu():
+    torch = pytest.importorskip("torch")
+    if torch.cuda.is_available():
+        pytest.skip("a GPU is present; this checks the message on machines without one")
+    from engines.tensorrt import TorchCudaMemory
+
+    with pytest.raises(ModelError, match="onnxruntime"):
+        TorchCudaMemory(0)
