@@ -1,0 +1,125 @@
+"""``poselive eval``: COCO keypoint AP of a model on an annotated image set, and person-box
+AP of a detector. Metrics come from ``poselive.evaluation`` (numpy, checked against
+pycocotools).
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from pathlib import Path
+from typing import Any, Callable
+
+import cv2
+import numpy as np
+
+from poselive.errors import ConfigError
+from poselive.evaluation import box_ap, keypoint_ap
+from poselive.keypoints import KeypointSet, get_keypoint_set
+from trainer.data.datasets import CocoKeypointDataset
+from trainer.predict import EstimateFn, instance_score, open_pose_predictor, with_flip_test
+
+
+def _progress(iterable, total: int, desc: str, enabled: bool):
+    if not enabled:
+        return iterable
+    from tqdm import tqdm
+
+    return tqdm(iterable, total=total, desc=desc, leave=False, dynamic_ncols=True)
+
+
+def predict_dataset(estimate: EstimateFn, dataset: CocoKeypointDataset, score_threshold: float | None = None,
+                    progress: bool = False) -> list[dict]:
+    """COCO keypoint results for every sample box of an eval-mode dataset, image by image
+    (all persons of an image in one ``estimate`` call)."""
+    by_image: dict[str, list[dict]] = defaultdict(list)
+    for s in dataset.samples:
+        by_image[s["image_path"]].append(s)
+    results = []
+    for path, samples in _progress(by_image.items(), len(by_image), "eval", progress):
+        image = cv2.imread(path, cv2.IMREAD_COLOR)
+        if image is None:
+            raise ConfigError(f"cannot read image {path}; check the --images folder")
+        boxes = np.stack([s["bbox"] for s in samples])
+        kpts, scores = estimate(image, boxes)
+        for s, k, sc in zip(samples, kpts, scores):
+            kp = np.concatenate([k, sc[:, None]], 1).astype(np.float64)
+            results.append({"image_id": s["image_id"], "category_id": 1, "keypoints": kp.ravel().tolist(),
+                            "score": instance_score(s["bbox_score"], sc, score_threshold)})
+    return results
+
+
+def evaluate_estimator(estimate: EstimateFn, ann: str | Path | dict, images: str | Path,
+                       keypoint_set: str | KeypointSet = "coco17", det_results: Any = None,
+                       flip_test: bool = False, layout: str = "coco", score_threshold: float | None = None,
+                       progress: bool = False) -> tuple[dict[str, float], list[dict]]:
+    """AP/AR of any ``estimate(image, boxes)`` function, and the COCO results it gave."""
+    kset = get_keypoint_set(keypoint_set) if isinstance(keypoint_set, str) else keypoint_set
+    ds = CocoKeypointDataset(ann, images, kset, mode="eval", layout=layout, det_results=det_results)
+    fn = with_flip_test(estimate, kset) if flip_test else estimate
+    results = predict_dataset(fn, ds, score_threshold, progress)
+    if layout != "coco":
+        raise ConfigError("OKS AP is computed on the 'keypoints' field; use layout 'coco' for evaluation")
+    return keypoint_ap(ds.coco, results, kset.sigmas_array()), results
+
+
+def evaluate(model_path: str | Path, ann: str | Path, images: str | Path, det_results: str | Path | None = None,
+             flip_test: bool = False, out_json: str | Path | None = None, keypoint_set: str | None = None,
+             score_threshold: float | None = None, progress: bool = True) -> dict[str, Any]:
+    """COCO keypoint AP/AR of a pose model (checkpoint or ONNX) on ``ann`` + ``images``.
+
+    Persons come from the ground-truth boxes, or from ``det_results`` (a COCO results json
+    with ``bbox`` and ``score``). Returns AP, AP50, AP75, APm, APl, AR, AR50, AR75, ARm,
+    ARl plus ``persons`` and ``model``; with ``out_json`` the same dict is written there
+    (and the keypoint results beside it as ``<out>.results.json``).
+    """
+    estimate, spec = open_pose_predictor(model_path)
+    kset = keypoint_set or spec.get("keypoint_set", "coco17")
+    metrics, results = evaluate_estimator(estimate, ann, images, kset, det_results=det_results, flip_test=flip_test,
+                                          score_threshold=score_threshold, progress=progress)
+    out: dict[str, Any] = dict(metrics)
+    out.update({"persons": len(results), "model": str(model_path), "keypoint_set": str(kset),
+                "boxes": "detections" if det_results else "ground truth", "flip_test": bool(flip_test)})
+    if out_json:
+        p = Path(out_json)
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_text(json.dumps(out, indent=2))
+        p.with_suffix(".results.json").write_text(json.dumps(results))
+    return out
+
+
+def detect_dataset(detect: Callable[[np.ndarray], Any], ann: str | Path | dict, images: str | Path,
+                   progress: bool = False) -> list[dict]:
+    """COCO box results (person, category 1) of ``detect(image) -> Detections`` on every image."""
+    coco = json.loads(Path(ann).read_text()) if not isinstance(ann, dict) else ann
+    results = []
+    for im in _progress(coco["images"], len(coco["images"]), "detect", progress):
+        image = cv2.imread(str(Path(images) / im["file_name"]), cv2.IMREAD_COLOR)
+        if image is None:
+            raise ConfigError(f"cannot read image {im['file_name']} in {images}")
+        det = detect(image)
+        for b, s in zip(det.boxes, det.scores):
+            results.append({"image_id": im["id"], "category_id": 1, "score": float(s),
+                            "bbox": [float(b[0]), float(b[1]), float(b[2] - b[0]), float(b[3] - b[1])]})
+    return results
+
+
+def evaluate_detector(model_path: str | Path, ann: str | Path, images: str | Path, out_json: str | Path | None = None,
+                      score_threshold: float = 0.001, progress: bool = True) -> dict[str, Any]:
+    """COCO person-box AP/AR of a detector (ONNX) on a COCO instances/keypoints json.
+
+    A low ``score_threshold`` is used on purpose: AP integrates over all scores, and a
+    deployment threshold would cut the low-precision tail off the curve.
+    """
+    from engines import open_engine
+    from poselive.stages.adapters import build_detector_adapter
+
+    engine = open_engine(model_path)
+    adapter = build_detector_adapter(engine, score_threshold=score_threshold)
+    coco = json.loads(Path(ann).read_text())
+    results = detect_dataset(adapter.detect, coco, images, progress)
+    out: dict[str, Any] = dict(box_ap(coco, results, cat_ids=[1]))
+    out.update({"detections": len(results), "model": str(model_path)})
+    if out_json:
+        Path(out_json).write_text(json.dumps(out, indent=2))
+    return out
