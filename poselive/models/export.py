@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -79,7 +80,11 @@ def export_onnx(checkpoint_or_model: Any, out_path: str | Path, spec: dict | Non
         dynamic_axes = {"input": {0: "batch"}, **{n: {0: "batch"} for n in out_names}}
     out_path = Path(out_path)
     out_path.parent.mkdir(parents=True, exist_ok=True)
-    with torch.no_grad():
+    with torch.no_grad(), warnings.catch_warnings():
+        # torch 2.13 flags the TorchScript exporter as deprecated; it is still the one that
+        # gives plain, TensorRT-friendly graphs for these models.
+        warnings.simplefilter("ignore", DeprecationWarning)
+        warnings.simplefilter("ignore", FutureWarning)
         torch.onnx.export(model, (dummy,), str(out_path), input_names=["input"], output_names=out_names,
                           opset_version=opset, dynamic_axes=dynamic_axes, do_constant_folding=True,
                           dynamo=False)

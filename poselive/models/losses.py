@@ -108,8 +108,11 @@ def detector_loss(outputs: dict, targets: Sequence[torch.Tensor], box_weight: fl
     avg = cls_targets.sum().clamp(min=1.0)
     loss_cls = quality_focal_loss(logits, cls_targets).sum() / avg
     if pos_pred:
-        w = torch.cat(pos_w)
-        loss_box = (giou_loss(torch.cat(pos_pred), torch.cat(pos_gt)) * w).sum() / avg * box_weight
+        # Weight positives by their IoU (better boxes matter more), floored so that the
+        # near-zero IoUs of a freshly initialised model still pull the boxes into place,
+        # and normalised so the box loss keeps its scale whatever the IoUs are.
+        w = torch.cat(pos_w).clamp(min=0.1)
+        loss_box = (giou_loss(torch.cat(pos_pred), torch.cat(pos_gt)) * w).sum() / w.sum() * box_weight
         num_pos = int(w.numel())
     else:
         loss_box = boxes.sum() * 0.0  # keeps the graph connected

@@ -53,6 +53,11 @@ class RTMDetSepBNHead(nn.Module):
         prior = 0.01  # initial foreground probability: keeps the early focal loss stable
         for p in self.cls_preds:
             nn.init.constant_(p.bias, -math.log((1 - prior) / prior))
+        if not self.exp_on_reg:
+            # Start with boxes two strides wide rather than empty ones, so that the first
+            # assignments see non-zero IoUs.
+            for p in self.reg_preds:
+                nn.init.constant_(p.bias, 1.0)
 
     def forward(self, feats: Sequence[torch.Tensor]) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
         cls_out, reg_out = [], []
