@@ -1,0 +1,144 @@
+"""Tracking stages: track IDs and smoothing (``TrackerStage``), detection every N frames
+(``IntervalDetectorStage``).
+
+The two talk through a shared ``DetectionScheduler``: the tracker stage feeds it each
+frame's poses, the interval detector reads propagated person boxes from it on frames
+where the detector does not run. They run in different graph threads; the scheduler is
+thread-safe and tolerates the tracker being a frame or two behind (see its docstring).
+
+    scheduler = DetectionScheduler(interval=5)
+    detector = IntervalDetectorStage(DetectorStage(det_engine), scheduler)
+    tracker = TrackerStage("coco17", smoothing={}, trails=30, scheduler=scheduler)
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from typing import Any
+
+import numpy as np
+
+from poselive.errors import ConfigError
+from poselive.tracking.scheduler import DetectionScheduler
+from poselive.tracking.smoothing import KeypointSmoother
+from poselive.tracking.tracker import PoseTracker
+from poselive.types import Detections, FramePacket, Poses
+
+
+class IntervalDetectorStage:
+    """Runs the wrapped detector on scheduled frames, fills detections from ROIs otherwise.
+
+    Sets ``packet.meta["detected"]`` to whether the detector ran. On detector frames the
+    propagated ROIs that no fresh detection overlaps are added (``merge_rois``), so a
+    person missed once by the detector keeps their pose. ``wait_timeout`` bounds how long a
+    frame waits for the pose feedback it needs before falling back to the detector.
+    """
+
+    def __init__(self, detector_stage: Any, scheduler: DetectionScheduler, merge_rois: bool = True,
+                 wait_timeout: float = 0.5) -> None:
+        self.detector = detector_stage
+        self.scheduler = scheduler
+        self.merge_rois = merge_rois
+        self.wait_timeout = wait_timeout
+        self.name = getattr(detector_stage, "name", "detector")
+
+    def __call__(self, packet: FramePacket) -> FramePacket:
+        """Detect persons, or take them from the tracked poses of the previous frames."""
+        i = packet.index
+        if not self.scheduler.should_detect(i):
+            if self.scheduler.wait_for_poses(i, self.wait_timeout):
+                boxes, scores = self.scheduler.rois_for_next_frame(i, packet.pts)
+                if len(boxes):
+                    packet.detections = Detections(boxes, scores, np.zeros(len(boxes), np.int64))
+                    packet.meta["detected"] = False
+                    return packet
+            self.scheduler.force_detect(i)
+        packet = self.detector(packet)
+        packet.meta["detected"] = True
+        if self.merge_rois and packet.detections is not None:
+            d = packet.detections
+            boxes, scores = self.scheduler.merge(d.boxes, d.scores, i, packet.pts)
+            if len(boxes) > len(d):
+                labels = np.concatenate([d.labels, np.zeros(len(boxes) - len(d), np.int64)])
+                packet.detections = Detections(boxes, scores, labels)
+        return packet
+
+    def close(self) -> None:
+        """Close the wrapped detector stage if it has a close()."""
+        close = getattr(self.detector, "close", None)
+        if close is not None:
+            close()
+
+
+class TrackerStage:
+    """Sets ``packet.poses.track_ids``, smooths confirmed tracks and keeps per-ID trails.
+
+    ``tracker_kwargs`` go to ``PoseTracker``; ``smoothing`` is None (off) or a dict of
+    ``KeypointSmoother`` arguments (``{}`` for the defaults: min_cutoff, beta, d_cutoff,
+    score_threshold); ``trails`` > 0 keeps that many recent centres per ID and puts those
+    of the IDs in the frame in ``packet.meta["trails"]`` ({id: [[x, y], ...]}, oldest
+    first). ``scheduler``, if given,
+    is fed each frame's raw poses for detection-interval ROIs.
+    """
+
+    name = "tracker"
+
+    def __init__(self, keypoint_set: str = "coco17", tracker_kwargs: dict | None = None,
+                 smoothing: dict | None = None, trails: int = 0,
+                 scheduler: DetectionScheduler | None = None) -> None:
+        if trails < 0:
+            raise ConfigError(f"trails must be >= 0 (got {trails})")
+        try:
+            self.tracker = PoseTracker(keypoint_set, **(tracker_kwargs or {}))
+            self.smoother = KeypointSmoother(**smoothing) if smoothing is not None else None
+        except TypeError as exc:
+            raise ConfigError(f"bad tracker or smoothing option: {exc}") from exc
+        self.num_keypoints = self.tracker.keypoint_set.num_keypoints
+        self.trails = trails
+        self.scheduler = scheduler
+        self._trails: dict[int, deque] = {}
+        self._last_t: float | None = None
+
+    def __call__(self, packet: FramePacket) -> FramePacket:
+        """Track the packet's poses (an empty frame still ages the tracks)."""
+        poses = packet.poses if packet.poses is not None else Poses.empty(self.num_keypoints)
+        t = float(packet.pts)
+        if self._last_t is not None and t < self._last_t:
+            # A looping or restarted source: start over rather than fail on time going back.
+            self.tracker.reset()
+            if self.smoother is not None:
+                self.smoother.filters.clear()
+            self._trails.clear()
+        self._last_t = t
+        ids = self.tracker.update(poses.boxes, poses.box_scores, poses.keypoints, poses.scores, t)
+        if self.scheduler is not None:
+            # Raw keypoints: smoothed ones lag, and the ROI must contain where the person is.
+            self.scheduler.observe(packet.index, t, poses.keypoints, poses.scores,
+                                   self.tracker.velocities(ids))
+        alive = set(self.tracker.tracks)
+        if self.smoother is not None:
+            self.smoother.forget(alive)
+            if len(poses):
+                poses.keypoints = self.smoother(ids, poses.keypoints, poses.scores, t)
+        poses.track_ids = ids
+        if packet.poses is not None:
+            packet.poses = poses
+        if self.trails:
+            packet.meta["trails"] = self._update_trails(ids, poses, alive)
+        return packet
+
+    def _update_trails(self, ids: np.ndarray, poses: Poses, alive: set[int]) -> dict[int, list]:
+        for tid in list(self._trails):
+            if tid not in alive:
+                del self._trails[tid]
+        for i, tid in enumerate(ids):
+            if tid < 0:
+                continue
+            vis = poses.scores[i] > 0.3
+            # The centre of the confident keypoints; the box centre when there are none.
+            p = poses.keypoints[i][vis].mean(0) if vis.any() else \
+                (poses.boxes[i, :2] + poses.boxes[i, 2:]) / 2
+            self._trails.setdefault(int(tid), deque(maxlen=self.trails)).append(
+                [float(p[0]), float(p[1])])
+        # Only the IDs in this frame: a lost track's trail would hang where it vanished.
+        return {int(tid): [list(p) for p in self._trails[int(tid)]] for tid in ids if tid >= 0}

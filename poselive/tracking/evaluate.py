@@ -1,0 +1,74 @@
+"""CLEAR-MOT and identity metrics (MOTA, IDF1, ID switches) of a tracker on a sequence."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Iterable
+
+import numpy as np
+
+from poselive.errors import require
+from poselive.geometry import box_iou
+
+
+@dataclass
+class TrackingScores:
+    """Summary metrics of one or more sequences."""
+
+    mota: float
+    idf1: float
+    id_switches: int
+    num_frames: int
+    num_gt: int
+    false_positives: int
+    misses: int
+
+    def as_dict(self) -> dict:
+        """Plain dict for printing or JSON."""
+        return dict(self.__dict__)
+
+
+@dataclass
+class FrameResult:
+    """Ground truth and tracker output of one frame, as the metrics need them."""
+
+    gt_ids: np.ndarray  # [G]
+    gt_boxes: np.ndarray  # [G, 4] xyxy
+    hyp_ids: np.ndarray  # [H] (only confirmed tracks, no -1)
+    hyp_boxes: np.ndarray  # [H, 4] xyxy
+
+
+def mot_scores(sequences: Iterable[Iterable[FrameResult]], iou_threshold: float = 0.5) -> TrackingScores:
+    """MOTA, IDF1 and ID switches over sequences of frames (motmetrics, IoU matching)."""
+    mm = require("motmetrics", "test", "tracking metrics")
+    accs = []
+    for seq in sequences:
+        acc = mm.MOTAccumulator(auto_id=True)
+        for fr in seq:
+            iou = box_iou(fr.gt_boxes, fr.hyp_boxes)
+            dist = np.where(iou >= iou_threshold, 1.0 - iou, np.nan)
+            acc.update(list(map(int, fr.gt_ids)), list(map(int, fr.hyp_ids)), dist)
+        accs.append(acc)
+    mh = mm.metrics.create()
+    names = [str(i) for i in range(len(accs))]
+    summary = mh.compute_many(accs, names=names,
+                              metrics=["mota", "idf1", "num_switches", "num_frames",
+                                       "num_objects", "num_false_positives", "num_misses"],
+                              generate_overall=True)
+    row = summary.loc["OVERALL"]
+    return TrackingScores(float(row["mota"]), float(row["idf1"]), int(row["num_switches"]),
+                          int(row["num_frames"]), int(row["num_objects"]),
+                          int(row["num_false_positives"]), int(row["num_misses"]))
+
+
+def run_tracker_on(frames, make_tracker: Callable[[], object], use_keypoints: bool = True) -> list[FrameResult]:
+    """Run a fresh tracker over simulated frames (``SimFrame``-like) and collect its output."""
+    tracker = make_tracker()
+    out = []
+    for fr in frames:
+        kp = fr.keypoints if use_keypoints else None
+        ks = fr.keypoint_scores if use_keypoints else None
+        ids = tracker.update(fr.boxes, fr.scores, kp, ks, fr.t)
+        keep = ids >= 0
+        out.append(FrameResult(fr.gt_ids, fr.gt_boxes, ids[keep], fr.boxes[keep]))
+    return out

@@ -1,0 +1,305 @@
+"""ByteTrack-style multi-person tracker with a box Kalman filter and a box-IoU + OKS cost.
+
+Association per frame (``PoseTracker.update``):
+
+1. predict every live track (confirmed and lost) to the frame's time;
+2. match high-score detections to confirmed and lost tracks (cost 1 - fused similarity);
+3. match low-score detections to the confirmed tracks still unmatched (ByteTrack's second
+   stage: partially occluded people get low detector scores but should keep their track);
+4. match the remaining high-score detections to tentative tracks; a tentative track that
+   misses a frame is removed;
+5. start tentative tracks from high-score detections still unmatched;
+6. remove lost tracks not seen for ``max_lost_time`` seconds.
+
+The fused similarity is ``(1 - w) * IoU + w * OKS`` between the track's predicted box and
+skeleton and the detection's; where fewer than ``min_keypoints`` keypoints are visible in
+both, ``IoU / 2`` stands in for the OKS.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from poselive.errors import ConfigError
+from poselive.geometry import box_iou
+from poselive.keypoints import get_keypoint_set
+from poselive.tracking.assignment import linear_assignment
+from poselive.tracking.kalman import BoxKalmanFilter, box_xyxy_to_xyah, xyah_to_box_xyxy
+from poselive.tracking.oks import oks_matrix
+
+
+class TrackState(enum.IntEnum):
+    """Life-cycle state of a track."""
+
+    TENTATIVE = 0  # seen, not yet confirmed (its detections get ID -1)
+    CONFIRMED = 1  # matched in this frame or the previous ones
+    LOST = 2  # confirmed once, unmatched now; kept for re-identification until max age
+    REMOVED = 3
+
+
+@dataclass
+class Track:
+    """One tracked person: Kalman state of its box plus its last skeleton."""
+
+    track_id: int
+    mean: np.ndarray  # Kalman state [8]: cx, cy, a, h and their velocities (per second)
+    cov: np.ndarray  # [8, 8]
+    keypoints: np.ndarray | None  # [K, 2] last observed skeleton (image px)
+    keypoint_scores: np.ndarray | None  # [K]
+    score: float
+    born: float  # time (s) of the first detection
+    last_seen: float  # time (s) of the last matched detection
+    time: float  # time (s) the Kalman state refers to
+    state: TrackState = TrackState.TENTATIVE
+    hits: int = 1
+    last_box: np.ndarray = field(default_factory=lambda: np.zeros(4, np.float32))
+
+    @property
+    def box(self) -> np.ndarray:
+        """Current (predicted or updated) box xyxy float32 [4]."""
+        return xyah_to_box_xyxy(self.mean[:4])
+
+    @property
+    def velocity(self) -> np.ndarray:
+        """Velocity of the box centre in px/s [2]."""
+        return self.mean[4:6].astype(np.float32)
+
+    def predicted_keypoints(self) -> np.ndarray | None:
+        """Last skeleton moved and scaled with the box from its last detection to now."""
+        if self.keypoints is None:
+            return None
+        lx1, ly1, lx2, ly2 = self.last_box
+        last_c = np.array([(lx1 + lx2) / 2, (ly1 + ly2) / 2], np.float32)
+        last_h = max(ly2 - ly1, 1e-3)
+        cx, cy, _, h = self.mean[:4]
+        ratio = float(h) / float(last_h)
+        return ((self.keypoints - last_c) * ratio + np.array([cx, cy], np.float32)).astype(np.float32)
+
+
+class PoseTracker:
+    """Multi-person tracker: ``update(boxes, scores, keypoints, keypoint_scores, t) -> ids``.
+
+    IDs count up from 1 and are never reused. Parameters:
+
+    - ``high_threshold`` / ``low_threshold``: detection scores of the first and second
+      association stage (below ``low_threshold`` a detection is ignored);
+    - ``new_track_threshold``: minimum score to start a track;
+    - ``match_threshold``, ``low_match_threshold``, ``tentative_match_threshold``: maximum
+      cost (1 - similarity) accepted in stages 1, 2 and 3;
+    - ``oks_weight``: weight of OKS against box IoU in the similarity (0 = IoU only);
+    - ``min_hits``: consecutive matched frames before a track is confirmed;
+    - ``max_lost_time``: seconds a lost track is kept before it is removed;
+    - ``lost_velocity_halflife``: seconds over which a lost track's velocity halves, so a
+      person who stops behind an occluder or leaves and steps back is still near its box;
+    - ``keypoint_threshold``: keypoint score above which a keypoint counts for OKS.
+    """
+
+    def __init__(self, keypoint_set: str = "coco17", high_threshold: float = 0.5,
+                 low_threshold: float = 0.1, new_track_threshold: float = 0.6,
+                 match_threshold: float = 0.8, low_match_threshold: float = 0.7,
+                 tentative_match_threshold: float = 0.7, oks_weight: float = 0.7,
+                 min_hits: int = 2, max_lost_time: float = 1.5,
+                 lost_velocity_halflife: float = 2.0, keypoint_threshold: float = 0.3,
+                 min_keypoints: int = 3) -> None:
+        if not 0.0 <= oks_weight <= 1.0:
+            raise ConfigError(f"oks_weight must be within [0, 1], got {oks_weight}")
+        if not 0.0 <= low_threshold <= high_threshold:
+            raise ConfigError("need 0 <= low_threshold <= high_threshold; "
+                              f"got {low_threshold} and {high_threshold}")
+        if min_hits < 1 or max_lost_time < 0:
+            raise ConfigError("min_hits must be >= 1 and max_lost_time >= 0")
+        self.keypoint_set = get_keypoint_set(keypoint_set)
+        self.sigmas = self.keypoint_set.sigmas_array()
+        self.high_threshold = high_threshold
+        self.low_threshold = low_threshold
+        self.new_track_threshold = new_track_threshold
+        self.match_threshold = match_threshold
+        self.low_match_threshold = low_match_threshold
+        self.tentative_match_threshold = tentative_match_threshold
+        self.oks_weight = oks_weight
+        self.min_hits = min_hits
+        self.max_lost_time = max_lost_time
+        self.lost_velocity_halflife = lost_velocity_halflife
+        self.keypoint_threshold = keypoint_threshold
+        self.min_keypoints = min_keypoints
+        self.kf = BoxKalmanFilter()
+        self.tracks: dict[int, Track] = {}
+        self._next_id = 1
+        self._frame = 0
+        self._time: float | None = None
+
+    # -- public API -----------------------------------------------------------------------
+
+    def reset(self) -> None:
+        """Forget all tracks (IDs keep counting up, so they are still never reused)."""
+        self.tracks.clear()
+        self._time = None
+
+    def update(self, boxes: np.ndarray, scores: np.ndarray, keypoints: np.ndarray | None = None,
+               keypoint_scores: np.ndarray | None = None, t: float | None = None) -> np.ndarray:
+        """Associate one frame's detections; track ID per detection (int64 [N], -1 if none).
+
+        ``boxes`` [N,4] xyxy, ``scores`` [N], ``keypoints`` [N,K,2] and ``keypoint_scores``
+        [N,K] in original-image pixels (keypoints optional: IoU only), ``t`` in seconds
+        (default: frame count / 30).
+        """
+        boxes = np.asarray(boxes, np.float32).reshape(-1, 4)
+        n = len(boxes)
+        scores = np.asarray(scores, np.float32).reshape(n)
+        if keypoints is not None:
+            keypoints = np.asarray(keypoints, np.float32)
+            k = keypoints.shape[-2] if keypoints.ndim == 3 else self.keypoint_set.num_keypoints
+            keypoints = keypoints.reshape(n, k, 2)
+            if keypoint_scores is None:
+                keypoint_scores = np.ones(keypoints.shape[:2], np.float32)
+            keypoint_scores = np.asarray(keypoint_scores, np.float32).reshape(keypoints.shape[:2])
+        if t is None:
+            t = self._frame / 30.0
+        t = float(t)
+        if self._time is not None and t < self._time:
+            raise ConfigError(f"tracker time went backwards ({self._time} -> {t}); "
+                              "pass the source timestamps in seconds, or call reset()")
+        self._frame += 1
+        self._time = t
+        out_ids = np.full(n, -1, np.int64)
+
+        self._predict_all(t)
+        live = [tr for tr in self.tracks.values() if tr.state in (TrackState.CONFIRMED, TrackState.LOST)]
+        tentative = [tr for tr in self.tracks.values() if tr.state == TrackState.TENTATIVE]
+
+        high = np.flatnonzero(scores >= self.high_threshold)
+        low = np.flatnonzero((scores >= self.low_threshold) & (scores < self.high_threshold))
+
+        # Stage 1: high-score detections against confirmed and lost tracks.
+        matches, un_tracks, un_high = self._associate(live, high, boxes, keypoints, keypoint_scores,
+                                                      self.match_threshold)
+        for ti, di in matches:
+            self._apply(live[ti], high[di], boxes, scores, keypoints, keypoint_scores, t, out_ids)
+        # Stage 2: low-score detections against the tracks still unmatched. Unlike ByteTrack,
+        # lost tracks take part: a person half hidden or half out of the image right after a
+        # miss gets low scores, and would otherwise come back with a new ID.
+        rest = [live[i] for i in un_tracks]
+        matches2, un_rest, _ = self._associate(rest, low, boxes, keypoints, keypoint_scores,
+                                               self.low_match_threshold)
+        for ti, di in matches2:
+            self._apply(rest[ti], low[di], boxes, scores, keypoints, keypoint_scores, t, out_ids)
+        for i in un_rest:
+            if rest[i].state == TrackState.CONFIRMED:
+                rest[i].state = TrackState.LOST
+        # Stage 3: remaining high-score detections against tentative tracks.
+        high_left = high[un_high]
+        matches3, un_tent, un_high3 = self._associate(tentative, high_left, boxes, keypoints,
+                                                      keypoint_scores, self.tentative_match_threshold)
+        for ti, di in matches3:
+            self._apply(tentative[ti], high_left[di], boxes, scores, keypoints, keypoint_scores, t, out_ids)
+        for i in un_tent:
+            tentative[i].state = TrackState.REMOVED
+        # Stage 4: new tentative tracks.
+        for di in high_left[un_high3]:
+            if scores[di] >= self.new_track_threshold:
+                self._start(di, boxes, scores, keypoints, keypoint_scores, t, out_ids)
+        # Stage 5: forget tracks lost for too long.
+        for tid, tr in list(self.tracks.items()):
+            if tr.state == TrackState.LOST and t - tr.last_seen > self.max_lost_time:
+                tr.state = TrackState.REMOVED
+            if tr.state == TrackState.REMOVED:
+                del self.tracks[tid]
+        return out_ids
+
+    def confirmed_ids(self) -> list[int]:
+        """IDs of tracks currently confirmed (matched in the last frame)."""
+        return [tid for tid, tr in self.tracks.items() if tr.state == TrackState.CONFIRMED]
+
+    def velocities(self, ids: np.ndarray) -> np.ndarray:
+        """Box-centre velocity in px/s [N, 2] of the given track IDs (0 for unknown/-1)."""
+        out = np.zeros((len(ids), 2), np.float32)
+        for i, tid in enumerate(np.asarray(ids).reshape(-1)):
+            tr = self.tracks.get(int(tid))
+            if tr is not None:
+                out[i] = tr.velocity
+        return out
+
+    # -- internals ------------------------------------------------------------------------
+
+    def _predict_all(self, t: float) -> None:
+        for tr in self.tracks.values():
+            dt = t - tr.time
+            decay = 1.0
+            if tr.state == TrackState.LOST and self.lost_velocity_halflife > 0:
+                decay = 0.5 ** (dt / self.lost_velocity_halflife)
+            if tr.state == TrackState.LOST:
+                # Extrapolating a size change through an occlusion is mostly wrong (the
+                # box shrank because the person was being hidden): keep the size.
+                tr.mean[6:8] = 0.0
+            tr.mean, tr.cov = self.kf.predict(tr.mean, tr.cov, dt, decay)
+            tr.time = t
+
+    def _similarity(self, tracks: list[Track], det_idx: np.ndarray, boxes: np.ndarray,
+                    keypoints: np.ndarray | None, keypoint_scores: np.ndarray | None) -> np.ndarray:
+        """Fused similarity [T, D] between predicted tracks and detections."""
+        tboxes = np.stack([tr.box for tr in tracks]) if tracks else np.zeros((0, 4), np.float32)
+        iou = box_iou(tboxes, boxes[det_idx])
+        if keypoints is None or self.oks_weight == 0.0:
+            return iou
+        tk = [tr.predicted_keypoints() for tr in tracks]
+        has = np.array([k is not None for k in tk], bool)
+        sim = iou.copy()
+        if has.any():
+            rows = np.flatnonzero(has)
+            tk_arr = np.stack([tk[i] for i in rows])
+            ts_arr = np.stack([tracks[i].keypoint_scores for i in rows])
+            wh = tboxes[rows, 2:] - tboxes[rows, :2]
+            # OKS scale: the COCO object area is roughly half of the person box area.
+            areas = 0.53 * wh[:, 0] * wh[:, 1]
+            oks, valid = oks_matrix(tk_arr, ts_arr, keypoints[det_idx], keypoint_scores[det_idx],
+                                    areas, self.sigmas, self.keypoint_threshold, self.min_keypoints)
+            w = self.oks_weight
+            # Where OKS is undefined (too few keypoints seen in both), half the IoU stands in
+            # for it: IoU alone would make such a pair look better than a well-matched
+            # skeleton, and a person hidden behind another would take over the other's track.
+            oks = np.where(valid, oks, 0.5 * iou[rows])
+            sim[rows] = (1.0 - w) * iou[rows] + w * oks
+        return sim
+
+    def _associate(self, tracks: list[Track], det_idx: np.ndarray, boxes, keypoints, keypoint_scores,
+                   threshold: float):
+        if not tracks or len(det_idx) == 0:
+            return np.zeros((0, 2), np.int64), np.arange(len(tracks)), np.arange(len(det_idx))
+        sim = self._similarity(tracks, det_idx, boxes, keypoints, keypoint_scores)
+        # A pair whose boxes do not overlap at all is never matched, whatever the OKS says.
+        cost = np.where(box_iou(np.stack([tr.box for tr in tracks]), boxes[det_idx]) > 0, 1.0 - sim, 2.0)
+        return linear_assignment(cost, threshold)
+
+    def _apply(self, tr: Track, di: int, boxes, scores, keypoints, keypoint_scores, t: float,
+               out_ids: np.ndarray) -> None:
+        tr.mean, tr.cov = self.kf.update(tr.mean, tr.cov, box_xyxy_to_xyah(boxes[di]))
+        tr.last_box = boxes[di].copy()
+        if keypoints is not None:
+            tr.keypoints = keypoints[di].copy()
+            tr.keypoint_scores = keypoint_scores[di].copy()
+        tr.score = float(scores[di])
+        tr.last_seen = t
+        tr.hits += 1
+        if tr.state == TrackState.LOST:
+            tr.state = TrackState.CONFIRMED
+        elif tr.state == TrackState.TENTATIVE and tr.hits >= self.min_hits:
+            tr.state = TrackState.CONFIRMED
+        if tr.state == TrackState.CONFIRMED:
+            out_ids[di] = tr.track_id
+
+    def _start(self, di: int, boxes, scores, keypoints, keypoint_scores, t: float,
+               out_ids: np.ndarray) -> None:
+        mean, cov = self.kf.initiate(box_xyxy_to_xyah(boxes[di]))
+        tid = self._next_id
+        self._next_id += 1
+        tr = Track(tid, mean, cov,
+                   None if keypoints is None else keypoints[di].copy(),
+                   None if keypoint_scores is None else keypoint_scores[di].copy(),
+                   float(scores[di]), born=t, last_seen=t, time=t, last_box=boxes[di].copy())
+        if self.min_hits <= 1:
+            tr.state = TrackState.CONFIRMED
+            out_ids[di] = tid
+        self.tracks[tid] = tr

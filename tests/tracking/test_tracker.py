@@ -1,0 +1,122 @@
+"""PoseTracker: life cycle, ID rules, two-stage association and MOT metrics on simulated crowds."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from poselive.errors import ConfigError
+from poselive.tracking import PoseTracker, TrackState
+from poselive.tracking.assignment import linear_assignment
+from poselive.tracking.evaluate import mot_scores, run_tracker_on
+from poselive.tracking.simulate import simulate_plaza, skeleton_at
+
+
+def person(x: float, y: float = 600.0, h: float = 300.0, phase: float = 0.0):
+    """Box [4], keypoints [17,2] of a walker with feet at (x, y)."""
+    k = skeleton_at(x, y, h, 1.0, phase)
+    box = np.array([*k.min(0) - 10, *k.max(0) + 10], np.float32)
+    return box, k
+
+
+def frame(*people, scores=None):
+    boxes = np.array([p[0] for p in people], np.float32).reshape(-1, 4)
+    kpts = np.array([p[1] for p in people], np.float32).reshape(-1, 17, 2)
+    sc = np.full(len(people), 0.9, np.float32) if scores is None else np.asarray(scores, np.float32)
+    return boxes, sc, kpts, np.full(kpts.shape[:2], 0.9, np.float32)
+
+
+def test_tentative_then_confirmed_and_stable_id():
+    tr = PoseTracker(min_hits=2)
+    ids0 = tr.update(*frame(person(100)), t=0.0)
+    assert ids0.tolist() == [-1]
+    assert list(tr.tracks.values())[0].state == TrackState.TENTATIVE
+    ids = [tr.update(*frame(person(100 + 5 * i)), t=i / 30)[0] for i in range(1, 20)]
+    assert len(set(ids)) == 1 and ids[0] >= 1
+    assert tr.tracks[ids[0]].state == TrackState.CONFIRMED
+
+
+def test_ids_never_reused_after_removal():
+    tr = PoseTracker(max_lost_time=0.2)
+    seen = []
+    for i in range(5):
+        seen.append(int(tr.update(*frame(person(100)), t=i / 30)[0]))
+    first = seen[-1]
+    tr.update(*frame(), t=5 / 30)  # nobody: the track becomes lost
+    assert tr.tracks[first].state == TrackState.LOST
+    tr.update(*frame(), t=1.0)  # lost longer than max_lost_time: removed
+    assert first not in tr.tracks
+    later = [int(tr.update(*frame(person(100)), t=1.0 + i / 30)[0]) for i in range(1, 4)]
+    assert later[-1] > first  # same place, new person: a new, larger ID
+
+
+def test_lost_track_recovered_within_max_age():
+    tr = PoseTracker(max_lost_time=1.0)
+    for i in range(10):
+        tid = tr.update(*frame(person(300 + 4 * i)), t=i / 30)[0]
+    for i in range(10, 20):  # missed for a third of a second while walking on
+        tr.update(*frame(), t=i / 30)
+    back = tr.update(*frame(person(300 + 4 * 20)), t=20 / 30)[0]
+    assert back == tid
+
+
+def test_low_score_detection_keeps_track_but_does_not_start_one():
+    tr = PoseTracker(high_threshold=0.5, low_threshold=0.1)
+    for i in range(5):
+        tid = tr.update(*frame(person(200 + 3 * i)), t=i / 30)[0]
+    # Half occluded: the detector's score drops below the high threshold.
+    ids = tr.update(*frame(person(215), person(900), scores=[0.3, 0.3]), t=5 / 30)
+    assert ids[0] == tid
+    assert ids[1] == -1
+    assert len(tr.tracks) == 1  # no track started from the low-score stranger
+
+
+def test_oks_separates_overlapping_people():
+    # Two people at the same place but of different sizes: IoU alone is ambiguous, the
+    # skeletons are not. Each must keep its own ID.
+    tr = PoseTracker(oks_weight=0.7)
+    small, big = (400, 600, 260), (410, 600, 330)
+    for i in range(8):
+        ids = tr.update(*frame(person(small[0], small[1], small[2], 0.1 * i),
+                               person(big[0], big[1], big[2], 0.1 * i)), t=i / 30)
+    a, b = ids
+    swapped = tr.update(*frame(person(big[0], big[1], big[2], 0.8), person(small[0], small[1], small[2], 0.8)),
+                        t=8 / 30)
+    assert swapped.tolist() == [b, a]
+
+
+def test_empty_input_and_time_going_backwards():
+    tr = PoseTracker()
+    assert tr.update(np.zeros((0, 4)), np.zeros(0), np.zeros((0, 17, 2)), np.zeros((0, 17)), 0.0).shape == (0,)
+    assert tr.update(*frame(person(100))[:2], t=0.1).tolist() == [-1]  # keypoints optional
+    with pytest.raises(ConfigError, match="backwards"):
+        tr.update(*frame(person(100)), t=0.05)
+    with pytest.raises(ConfigError):
+        PoseTracker(oks_weight=2.0)
+
+
+def test_greedy_fallback_agrees_on_clear_cases():
+    cost = np.array([[0.1, 0.9, 0.8], [0.9, 0.2, 0.7], [0.95, 0.95, 0.99]])
+    for use_scipy in (True, False):
+        m, ur, uc = linear_assignment(cost, 0.8, use_scipy=use_scipy)
+        assert sorted(map(tuple, m.tolist())) == [(0, 0), (1, 1)]
+        assert ur.tolist() == [2] and uc.tolist() == [2]
+
+
+@pytest.fixture(scope="module")
+def crossing_sequence():
+    # The first sequence of the crossing benchmark (benchmarks/tracking_eval.py).
+    return simulate_plaza(num_people=12, duration=12.0, seed=0, crossing=True)
+
+
+def test_crossing_scenario_metrics(crossing_sequence):
+    crossings = crossing_sequence.crossings
+    assert crossings >= 20  # the scenario really makes people cross
+    fused = mot_scores([run_tracker_on(crossing_sequence.frames, PoseTracker)])
+    iou_only = mot_scores([run_tracker_on(crossing_sequence.frames, lambda: PoseTracker(oks_weight=0.0))])
+    # Target of issue 7: at most 1 ID switch per 10 crossings.
+    assert fused.id_switches <= crossings / 10
+    assert fused.idf1 > 0.8 and fused.mota > 0.75
+    # The skeleton term is what makes crossings work: box IoU alone switches more.
+    assert iou_only.id_switches > fused.id_switches
+    assert iou_only.idf1 < fused.idf1
