@@ -56,6 +56,11 @@ class PoseStage:
         if kpts.shape[1] != k:
             raise ConfigError(f"the pose model gives {kpts.shape[1]} keypoints but the keypoint set "
                               f"'{self.keypoint_set.name}' has {k}; pass the matching keypoint_set")
-        packet.poses = Poses(kpts.astype(np.float32), scores.astype(np.float32),
+        # A joint outside the frame was not observed: keep outputs inside the image so every
+        # consumer (sinks, tracker, renderer) can rely on it.
+        kpts = np.asarray(kpts, np.float32)
+        np.clip(kpts[..., 0], 0, packet.width - 1, out=kpts[..., 0])
+        np.clip(kpts[..., 1], 0, packet.height - 1, out=kpts[..., 1])
+        packet.poses = Poses(kpts, scores.astype(np.float32),
                              np.asarray(boxes, np.float32).copy(), np.asarray(box_scores, np.float32).copy())
         return packet

@@ -1,0 +1,139 @@
+"""`poselive process` and `run_live.py` end to end, as a user runs them (subprocesses)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import av
+import pytest
+
+from poselive.sinks import read_jsonl
+
+REPO = Path(__file__).resolve().parents[2]
+SAMPLE = REPO / "assets" / "sample.mp4"
+
+
+def run_cli(*args: str, timeout: float = 300, **kw) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "poselive", *args], capture_output=True,
+                          text=True, timeout=timeout, cwd=kw.pop("cwd", REPO), **kw)
+
+
+def count_video_frames(path: Path) -> tuple[int, str, str]:
+    with av.open(str(path)) as c:
+        s = c.streams.video[0]
+        n = sum(1 for _ in c.decode(s))
+        return n, s.codec_context.name, s.codec_context.pix_fmt
+
+
+@pytest.fixture(scope="module")
+def models(teachers) -> list[str]:
+    return ["--det", str(teachers / "rtmdet-nano-person.onnx"),
+            "--pose", str(teachers / "movenet-lightning.onnx")]
+
+
+def test_vtest_200_frames(shared, models, tmp_path):
+    """The issue's acceptance run: 200 frames in, 200 frames and 200 JSON lines out."""
+    video = shared / "data" / "videos" / "vtest.avi"
+    out, js, csv = tmp_path / "a.mp4", tmp_path / "p.jsonl", tmp_path / "p.csv"
+    r = run_cli("process", str(video), "--out", str(out), "--json", str(js), "--csv", str(csv),
+                "--max-frames", "200", "--quiet", *models)
+    assert r.returncode == 0, r.stderr
+    assert "200 frames" in r.stderr
+    n, codec, pix = count_video_frames(out)
+    assert (n, codec, pix) == (200, "h264", "yuv420p")
+    header, frames = read_jsonl(js)
+    assert header["fps"] == 10.0 and header["frame_size"] == [768, 576]
+    assert len(header["keypoint_names"]) == 17
+    assert [f["frame"] for f in frames] == list(range(200))
+    assert [f["time"] for f in frames[:3]] == pytest.approx([0.0, 0.1, 0.2])
+    with_people = sum(1 for f in frames if f["persons"])
+    assert with_people >= 180
+    for f in frames:
+        for p in f["persons"]:
+            assert isinstance(p["id"], int) or p["id"] is None
+            for x, y, s in p["keypoints"]:
+                assert 0 <= x <= 767 and 0 <= y <= 575
+    rows = csv.read_text().splitlines()
+    assert len(rows) - 1 == sum(len(f["persons"]) for f in frames)
+
+
+def test_sample_clip_default_flow(models, tmp_path):
+    """The README demo command on the shipped sample clip."""
+    out, js = tmp_path / "s.mp4", tmp_path / "s.jsonl"
+    stats = tmp_path / "stats.json"
+    r = run_cli("process", str(SAMPLE), "--out", str(out), "--json", str(js), "--max-frames", "15",
+                "--stats-json", str(stats), "--quiet", *models)
+    assert r.returncode == 0, r.stderr
+    assert count_video_frames(out)[0] == 15
+    st = json.loads(stats.read_text())
+    assert st["frames_out"] == 15
+    assert set(st["stages"]) >= {"detector", "pose", "render"}
+
+
+def test_ctrl_c_leaves_playable_outputs(shared, models, tmp_path):
+    video = shared / "data" / "videos" / "vtest.avi"
+    out, js = tmp_path / "i.mp4", tmp_path / "i.jsonl"
+    proc = subprocess.Popen([sys.executable, "-m", "poselive", "process", str(video), "--out", str(out),
+                             "--json", str(js), "--quiet", *models], cwd=REPO,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 120
+    # Wait until some frames have been written, then interrupt like a user at a terminal.
+    while time.time() < deadline and (not js.exists() or len(js.read_text().splitlines()) < 4):
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGINT)
+    t0 = time.time()
+    _, err = proc.communicate(timeout=30)
+    assert time.time() - t0 < 10
+    assert proc.returncode == 130, err
+    header, frames = read_jsonl(js)
+    n, codec, _ = count_video_frames(out)
+    assert codec == "h264" and n >= 3
+    assert [f["frame"] for f in frames] == list(range(len(frames)))
+    assert abs(len(frames) - n) <= 1  # the two sinks saw the same frames
+
+
+def test_missing_source_is_a_clear_error(models, tmp_path):
+    r = run_cli("process", str(tmp_path / "nope.mp4"), "--json", str(tmp_path / "x.jsonl"), *models)
+    assert r.returncode == 1
+    assert "nope.mp4" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_wrong_model_file_is_a_clear_error(tmp_path):
+    bad = tmp_path / "model.onnx"
+    bad.write_bytes(b"this is not a model")
+    r = run_cli("process", str(SAMPLE), "--json", str(tmp_path / "x.jsonl"), "--det", str(bad),
+                "--pose", str(bad))
+    assert r.returncode == 1
+    assert "model.onnx" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_nothing_to_write(tmp_path):
+    r = run_cli("process", str(SAMPLE))
+    assert r.returncode == 2 and "nothing to write" in r.stderr
+
+
+def test_run_live_without_camera_says_so(models, tmp_path):
+    env = dict(os.environ)
+    env.pop("DISPLAY", None)
+    env.pop("QT_QPA_PLATFORM", None)
+    r = subprocess.run([sys.executable, str(REPO / "run_live.py"), "--source", "7", *models],
+                       capture_output=True, text=True, timeout=120, cwd=tmp_path, env=env)
+    assert r.returncode == 1
+    assert "camera" in r.stderr.lower() and "Traceback" not in r.stderr
+
+
+def test_run_live_headless_on_a_file(models, tmp_path):
+    env = dict(os.environ)
+    env.pop("DISPLAY", None)
+    env.pop("QT_QPA_PLATFORM", None)
+    r = subprocess.run([sys.executable, str(REPO / "run_live.py"), "--source", str(SAMPLE),
+                        "--max-frames", "5", *models],
+                       capture_output=True, text=True, timeout=120, cwd=tmp_path, env=env)
+    assert r.returncode == 0, r.stderr
+    assert "headless" in r.stderr and "5/5 frames" in r.stderr
