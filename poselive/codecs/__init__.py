@@ -20,6 +20,9 @@ CODECS: dict[str, type] = {
     "msra_heatmap": MSRAHeatmapCodec,
     "udp_heatmap": UDPHeatmapCodec,
     "regression": RegressionLabelCodec,
+    # short aliases (params() always reports the full name)
+    "msra": MSRAHeatmapCodec,
+    "udp": UDPHeatmapCodec,
 }
 
 
