@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from poselive.errors import ConfigError
+from poselive.geometry import keypoints_to_box_xyxy
 from poselive.tracking.scheduler import DetectionScheduler
 from poselive.tracking.smoothing import KeypointSmoother
 from poselive.tracking.tracker import PoseTracker
@@ -78,22 +79,29 @@ class TrackerStage:
     score_threshold); ``trails`` > 0 keeps that many recent centres per ID and puts those
     of the IDs in the frame in ``packet.meta["trails"]`` ({id: [[x, y], ...]}, oldest
     first). ``scheduler``, if given,
-    is fed each frame's raw poses for detection-interval ROIs.
+    is fed each frame's raw poses for detection-interval ROIs. ``track_boxes``: the boxes
+    the tracker matches, ``"keypoints"`` (the confident keypoints' box enlarged 1.25x,
+    consistent whether the frame was boxed by the detector or by ROIs) or ``"poses"``
+    (``poses.boxes`` as given).
     """
 
     name = "tracker"
 
     def __init__(self, keypoint_set: str = "coco17", tracker_kwargs: dict | None = None,
                  smoothing: dict | None = None, trails: int = 0,
-                 scheduler: DetectionScheduler | None = None) -> None:
+                 scheduler: DetectionScheduler | None = None, track_boxes: str = "keypoints") -> None:
         if trails < 0:
             raise ConfigError(f"trails must be >= 0 (got {trails})")
+        if track_boxes not in ("keypoints", "poses"):
+            raise ConfigError(f"track_boxes must be 'keypoints' or 'poses' (got {track_boxes!r})")
+        self.track_boxes = track_boxes
         try:
             self.tracker = PoseTracker(keypoint_set, **(tracker_kwargs or {}))
             self.smoother = KeypointSmoother(**smoothing) if smoothing is not None else None
         except TypeError as exc:
             raise ConfigError(f"bad tracker or smoothing option: {exc}") from exc
         self.num_keypoints = self.tracker.keypoint_set.num_keypoints
+        self.kpt_threshold = self.tracker.keypoint_threshold
         self.trails = trails
         self.scheduler = scheduler
         self._trails: dict[int, deque] = {}
@@ -110,7 +118,8 @@ class TrackerStage:
                 self.smoother.filters.clear()
             self._trails.clear()
         self._last_t = t
-        ids = self.tracker.update(poses.boxes, poses.box_scores, poses.keypoints, poses.scores, t)
+        ids = self.tracker.update(self._boxes_for_tracking(poses), poses.box_scores,
+                                  poses.keypoints, poses.scores, t)
         if self.scheduler is not None:
             # Raw keypoints: smoothed ones lag, and the ROI must contain where the person is.
             self.scheduler.observe(packet.index, t, poses.keypoints, poses.scores,
@@ -126,6 +135,19 @@ class TrackerStage:
         if self.trails:
             packet.meta["trails"] = self._update_trails(ids, poses, alive)
         return packet
+
+    def _boxes_for_tracking(self, poses: Poses) -> np.ndarray:
+        """Boxes the tracker sees: from the keypoints, so that they do not change in size
+        between frames boxed by the detector and frames boxed from propagated ROIs."""
+        if self.track_boxes == "poses" or len(poses) == 0:
+            return poses.boxes
+        good = poses.scores > self.kpt_threshold
+        kb = keypoints_to_box_xyxy(poses.keypoints, poses.scores, self.kpt_threshold)
+        c = (kb[:, :2] + kb[:, 2:]) / 2
+        half = (kb[:, 2:] - kb[:, :2]) / 2 * 1.25
+        kb = np.concatenate([c - half, c + half], 1)
+        # Too few keypoints for a meaningful box: fall back to the box the pose came from.
+        return np.where((good.sum(1) >= 4)[:, None], kb, poses.boxes).astype(np.float32)
 
     def _update_trails(self, ids: np.ndarray, poses: Poses, alive: set[int]) -> dict[int, list]:
         for tid in list(self._trails):

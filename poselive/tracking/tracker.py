@@ -98,7 +98,7 @@ class PoseTracker:
     """
 
     def __init__(self, keypoint_set: str = "coco17", high_threshold: float = 0.5,
-                 low_threshold: float = 0.1, new_track_threshold: float = 0.6,
+                 low_threshold: float = 0.1, new_track_threshold: float = 0.5,
                  match_threshold: float = 0.8, low_match_threshold: float = 0.7,
                  tentative_match_threshold: float = 0.7, oks_weight: float = 0.7,
                  min_hits: int = 2, max_lost_time: float = 1.5,
