@@ -195,6 +195,7 @@ def test_tensorrt_int8_build_calibrates_on_an_image_folder(model, tmp_path):
     assert out.with_name(out.stem + ".calib").is_file()
 
 
+@pytest.mark.slow
 def test_preset_pose_model_from_a_checkpoint(tmp_path):
     try:
         from poselive.models import build_model, preset_spec, save_checkpoint
