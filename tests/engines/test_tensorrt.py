@@ -176,3 +176,26 @@ def test_cuda_memory_needs_a_gpu():
 
     with pytest.raises(ModelError, match="onnxruntime"):
         TorchCudaMemory(0)
+
+
+def test_real_tensorrt_on_a_gpu(tmp_path):
+    """The real library end to end; runs only where tensorrt and a CUDA GPU exist (not in CI)."""
+    pytest.importorskip("tensorrt")
+    torch = pytest.importorskip("torch")
+    if not torch.cuda.is_available():
+        pytest.skip("no CUDA GPU")
+    from engines.build import build
+    from engines.calibration import normalize_batch, pose_crops
+
+    model = tiny.TinySimCC().eval()
+    x = normalize_batch(np.concatenate([pose_crops(tiny.tiny_spec())] * 3), tiny.tiny_spec())
+    with torch.no_grad():
+        ref = [t.numpy() for t in model(torch.from_numpy(x))]
+    for precision, tol in (("fp32", 2e-3), ("fp16", 2e-2)):
+        path = build((model, tiny.tiny_spec()), backend="tensorrt", precision=precision, max_batch=8,
+                     out_dir=tmp_path)
+        eng = TensorRTEngine(path, expected={"keypoint_set": "coco17"})
+        out = eng.run({"input": x})
+        np.testing.assert_allclose(out["simcc_x"], ref[0], atol=tol)
+        np.testing.assert_allclose(out["simcc_y"], ref[1], atol=tol)
+        eng.close()
