@@ -72,3 +72,56 @@ def run_tracker_on(frames, make_tracker: Callable[[], object], use_keypoints: bo
         keep = ids >= 0
         out.append(FrameResult(fr.gt_ids, fr.gt_boxes, ids[keep], fr.boxes[keep]))
     return out
+
+
+@dataclass
+class AnnotatedFrame:
+    """One real annotated frame: ground-truth people with track IDs, and detector output."""
+
+    name: str
+    image_size: tuple[int, int]
+    gt_ids: np.ndarray  # [G]
+    gt_boxes: np.ndarray  # [G, 4] xyxy
+    gt_keypoints: np.ndarray  # [G, K, 2]
+    gt_visible: np.ndarray  # [G, K]
+    det_boxes: np.ndarray  # [D, 4] xyxy, outside the ignore regions (or on a person)
+    det_scores: np.ndarray  # [D]
+
+
+def load_posetrack_frames(annotations: str, detections: str) -> list[AnnotatedFrame]:
+    """PoseTrack18 annotated frames (COCO-style json with track_id) and their detections.
+
+    Detections whose centre lies in an annotated ignore region (unlabelled crowds) are
+    dropped unless they overlap a labelled person (IoU >= 0.5), as the PoseTrack
+    evaluation ignores predictions there.
+    """
+    import json
+
+    import cv2
+
+    with open(annotations, encoding="utf-8") as fh:
+        gt = json.load(fh)
+    with open(detections, encoding="utf-8") as fh:
+        dets = json.load(fh)
+    out = []
+    for im in gt["images"]:
+        anns = [a for a in gt["annotations"] if a["image_id"] == im["id"]]
+        d = [x for x in dets if x["image_id"] == im["id"]]
+        w, h = int(im["width"]), int(im["height"])
+        b = np.array([a["bbox"] for a in anns], np.float32).reshape(-1, 4)
+        b[:, 2:] += b[:, :2]
+        k = np.array([a["keypoints"] for a in anns], np.float32).reshape(len(anns), -1, 3)
+        db = np.array([x["bbox"] for x in d], np.float32).reshape(-1, 4)
+        db[:, 2:] += db[:, :2]
+        ds = np.array([x["score"] for x in d], np.float32)
+        ignore = np.zeros((h, w), np.uint8)
+        for xs, ys in zip(im.get("ignore_regions_x", []), im.get("ignore_regions_y", [])):
+            if len(xs) > 2:
+                cv2.fillPoly(ignore, [np.array(list(zip(xs, ys)), np.int32)], 1)
+        c = ((db[:, :2] + db[:, 2:]) / 2).astype(int).clip(0, [w - 1, h - 1])
+        on_person = box_iou(db, b).max(1, initial=0) >= 0.5
+        keep = on_person | (ignore[c[:, 1], c[:, 0]] == 0)
+        out.append(AnnotatedFrame(str(im.get("vid_id", im["id"])), (w, h),
+                                  np.array([a["track_id"] for a in anns], np.int64), b,
+                                  k[..., :2], k[..., 2], db[keep], ds[keep]))
+    return out

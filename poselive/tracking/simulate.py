@@ -230,3 +230,83 @@ def simulate_plaza(num_people: int = 8, duration: float = 10.0, fps: float = 30.
             np.asarray(det_gt, np.int64)))
     return SimSequence(frames, fps, image_size, crossings,
                        {"num_people": num_people, "seed": seed, "lanes": lanes, "crossing": crossing})
+
+
+def animate_annotated_frame(gt_ids: np.ndarray, gt_boxes: np.ndarray, gt_keypoints: np.ndarray,
+                            gt_visible: np.ndarray, det_boxes: np.ndarray, det_scores: np.ndarray,
+                            image_size: tuple[int, int], duration: float = 4.0, fps: float = 25.0,
+                            seed: int = 0, wander: float = 0.35, drop_rate: float = 0.05,
+                            keypoint_noise: float = 0.015) -> SimSequence:
+    """A sequence made from one annotated real frame by moving a virtual camera over it.
+
+    Real ground truth (boxes, keypoints, IDs) and real detector output of the same frame
+    keep their layout, sizes, overlaps, scores and false positives; each frame zooms and
+    pans the camera smoothly and lets every person wander by up to ``wander`` times their
+    box width (so neighbours close in and overlap), drops detections at ``drop_rate`` and
+    jitters boxes and keypoints. Detections are tied to the person they overlap most
+    (IoU >= 0.5); the others are false positives that move with the camera.
+    """
+    rng = np.random.default_rng(seed)
+    W, H = image_size
+    gt_boxes = np.asarray(gt_boxes, np.float32).reshape(-1, 4)
+    det_boxes = np.asarray(det_boxes, np.float32).reshape(-1, 4)
+    iou = box_iou(det_boxes, gt_boxes)
+    owner = np.where(iou.max(1, initial=0) >= 0.5, iou.argmax(1) if iou.size else -1, -1) \
+        if len(gt_boxes) else np.full(len(det_boxes), -1)
+    n_gt = len(gt_boxes)
+    # Smooth per-person wandering: two sinusoids of random phase and period.
+    periods = rng.uniform(1.5, 4.0, (n_gt, 2))
+    phases = rng.uniform(0, 2 * np.pi, (n_gt, 2))
+    widths = (gt_boxes[:, 2] - gt_boxes[:, 0]) if n_gt else np.zeros(0)
+    frames = []
+    centre = np.array([W / 2, H / 2], np.float32)
+    for f in range(int(round(duration * fps))):
+        t = f / fps
+        zoom = 1.0 + 0.1 * np.sin(2 * np.pi * t / duration)
+        pan = np.array([0.05 * W * np.sin(2 * np.pi * t / duration), 0.03 * H * np.sin(4 * np.pi * t / duration)])
+        offs = np.zeros((n_gt, 2), np.float32)
+        if n_gt:
+            offs[:, 0] = wander * widths * np.sin(2 * np.pi * t / periods[:, 0] + phases[:, 0])
+            offs[:, 1] = 0.3 * wander * widths * np.sin(2 * np.pi * t / periods[:, 1] + phases[:, 1])
+
+        def cam(p: np.ndarray) -> np.ndarray:
+            return ((p - centre) * zoom + centre + pan).astype(np.float32)
+
+        def move_box(b: np.ndarray, off: np.ndarray) -> np.ndarray:
+            return np.concatenate([cam(b[:2] + off), cam(b[2:] + off)])
+
+        ids, boxes_gt, kpts_gt = [], [], []
+        for g in range(n_gt):
+            b = np.clip(move_box(gt_boxes[g], offs[g]), 0, [W, H, W, H])
+            if b[2] - b[0] > 4 and b[3] - b[1] > 4:
+                ids.append(int(gt_ids[g]))
+                boxes_gt.append(b)
+                kpts_gt.append(cam(gt_keypoints[g] + offs[g]))
+        boxes, scores, kp, ks, det_gt = [], [], [], [], []
+        for d in range(len(det_boxes)):
+            if rng.random() < drop_rate:
+                continue
+            g = int(owner[d])
+            off = offs[g] if g >= 0 else np.zeros(2, np.float32)
+            b = move_box(det_boxes[d], off)
+            bw, bh = b[2] - b[0], b[3] - b[1]
+            b = b + rng.normal(0, 0.02, 4) * np.array([bw, bh, bw, bh])
+            if g >= 0:
+                k = cam(gt_keypoints[g] + off) + rng.normal(0, keypoint_noise * bh, (len(gt_keypoints[g]), 2))
+                s = np.where(np.asarray(gt_visible[g]) > 0, rng.uniform(0.6, 0.95, len(k)), rng.uniform(0.0, 0.2, len(k)))
+            else:
+                k = skeleton_at((b[0] + b[2]) / 2, b[3], bh, 1.0, 0.0) + rng.normal(0, 0.08 * bh, (17, 2))
+                s = rng.uniform(0.0, 0.5, 17)
+            boxes.append(b)
+            scores.append(float(np.clip(det_scores[d] + rng.normal(0, 0.03), 0.01, 1.0)))
+            kp.append(k)
+            ks.append(s)
+            det_gt.append(int(gt_ids[g]) if g >= 0 else -1)
+        k_n = gt_keypoints.shape[1] if n_gt else 17
+        frames.append(SimFrame(
+            t, np.asarray(ids, np.int64), np.asarray(boxes_gt, np.float32).reshape(-1, 4),
+            np.asarray(kpts_gt, np.float32).reshape(-1, k_n, 2),
+            np.asarray(boxes, np.float32).reshape(-1, 4), np.asarray(scores, np.float32),
+            np.asarray(kp, np.float32).reshape(-1, k_n, 2), np.asarray(ks, np.float32).reshape(-1, k_n),
+            np.asarray(det_gt, np.int64)))
+    return SimSequence(frames, fps, image_size, 0, {"seed": seed, "source": "annotated frame"})
