@@ -42,12 +42,17 @@ class HostMemory:
         self.stream_handle = 0
         self.uploads = 0
         self.syncs = 0
+        self.allocs = 0
 
     def alloc(self, shape: tuple[int, ...], dtype: Any) -> np.ndarray:
+        self.allocs += 1
         return np.zeros(tuple(shape), dtype)
 
     def pinned(self, shape: tuple[int, ...], dtype: Any) -> np.ndarray:
         return np.zeros(tuple(shape), dtype)
+
+    def view(self, buf: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+        return buf.reshape(-1)[:int(np.prod(shape))].reshape(shape)
 
     def ptr(self, buf: np.ndarray) -> int:
         return int(buf.ctypes.data)
@@ -381,8 +386,8 @@ class _Engine:
     def get_tensor_dtype(self, name: str) -> DataType:
         return self._find(name)[2]
 
-    def get_tensor_profile_shape(self, name: str, profile: int) -> list[list[int]]:
-        return self.header["profile"][name]
+    def get_tensor_profile_shape(self, name: str, profile: int) -> list[tuple[int, ...]]:
+        return [tuple(s) for s in self.header["profile"][name]]
 
     def create_execution_context(self) -> _Context:
         self.fake.calls.append(("create_execution_context",))

@@ -385,7 +385,9 @@ def _build_tensorrt(onnx_path: Path, target: Path, spec: dict[str, Any], key: En
         calib_file = target.with_name(target.stem + ".calib")
         if force:
             calib_file.unlink(missing_ok=True)  # recalibrate too when forced
-        data = model_inputs(spec, calib_data, limit=512)
+        # Enough for stable histograms, bounded in memory (256 pose crops ~150 MB float32).
+        limit = 96 if spec.get("task") == "detector" else 256
+        data = model_inputs(spec, calib_data, limit=limit)
         batches = CalibrationBatches(data, min(DEFAULT_OPT_BATCH, max_batch, len(data)))
         calibrator = make_calibrator(trt, batches, calib_file, memory, "input")
     slug = "".join(c if c.isalnum() else "-" for c in key.gpu).strip("-").lower()

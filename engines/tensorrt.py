@@ -63,6 +63,13 @@ class TorchCudaMemory:
         t = self.torch.empty(tuple(shape), dtype=self._dtype(dtype), pin_memory=True)
         return t.numpy()  # the array keeps the tensor (and its pinned memory) alive
 
+    def view(self, buf: Any, shape: tuple[int, ...]) -> Any:
+        """The first prod(shape) elements of a device buffer, in ``shape`` (same address)."""
+        n = 1
+        for d in shape:
+            n *= int(d)
+        return buf.view(-1)[:n].view(tuple(shape))
+
     def ptr(self, buf: Any) -> int:
         """Device address of a buffer."""
         return int(buf.data_ptr())
@@ -250,11 +257,13 @@ class TensorRTEngine:
                 self.inputs.append(info)
             else:
                 self.outputs.append(info)
-        # Buffers are reused while the input shapes stay the same (the common case:
-        # a detector at a fixed size, or a pose batch of the same number of people).
-        self._shapes_key: tuple | None = None
+        # Buffers are sized once for the profile's largest shapes; a call uses a prefix
+        # view of them, so a changing number of people never reallocates.
         self._device: dict[str, Any] = {}
         self._host: dict[str, np.ndarray] = {}
+        self._shapes: dict[str, tuple[int, ...]] = {}
+        self._input_key: tuple | None = None
+        self._allocate()
 
     def _check_environment(self) -> None:
         build = self.spec.get("build") or {}
@@ -269,23 +278,42 @@ class TensorRTEngine:
                 f"TensorRT {here['trt_version']} and {here['gpu']} (compute {here['compute_capability']}); "
                 "rebuild it here with: poselive build CHECKPOINT --backend tensorrt")
 
-    def _prepare(self, feeds: dict[str, np.ndarray]) -> None:
-        key = tuple((t.name, feeds[t.name].shape) for t in self.inputs)
-        if key == self._shapes_key:
-            return
+    def _tensor_shape(self, name: str) -> tuple[int, ...]:
+        shape = tuple(int(d) for d in self._context.get_tensor_shape(name))
+        if any(d < 0 for d in shape):
+            raise ModelError(f"output '{name}' of {self.path} has a data-dependent shape {shape}; "
+                             "export the model with NMS outside the graph (poselive's default)")
+        return shape
+
+    def _allocate(self) -> None:
         for t in self.inputs:
-            shape = feeds[t.name].shape
-            if not self._context.set_input_shape(t.name, tuple(shape)):
-                raise ModelError(f"input '{t.name}' of shape {tuple(shape)} is outside the engine's "
-                                 f"optimisation profile; rebuild with a larger --max-batch")
-        self._device.clear()
-        self._host.clear()
+            largest = tuple(int(d) for d in self._engine.get_tensor_profile_shape(t.name, 0)[2])
+            if not self._context.set_input_shape(t.name, largest):
+                raise ModelError(f"{self.path}: cannot set input '{t.name}' to its profile maximum {largest}")
         for t in self.inputs + self.outputs:
-            shape = tuple(int(d) for d in self._context.get_tensor_shape(t.name))
+            shape = self._tensor_shape(t.name)
             self._device[t.name] = self.memory.alloc(shape, self._dtypes[t.name])
             self._host[t.name] = self.memory.pinned(shape, self._dtypes[t.name])
             self._context.set_tensor_address(t.name, self.memory.ptr(self._device[t.name]))
-        self._shapes_key = key
+        self._input_key = None
+
+    def _prepare(self, feeds: dict[str, np.ndarray]) -> None:
+        key = tuple((t.name, feeds[t.name].shape) for t in self.inputs)
+        if key == self._input_key:
+            return
+        for t in self.inputs:
+            shape = tuple(int(d) for d in feeds[t.name].shape)
+            if not self._context.set_input_shape(t.name, shape):
+                raise ModelError(f"input '{t.name}' of shape {shape} is outside the engine's "
+                                 f"optimisation profile; rebuild with a larger --max-batch")
+        self._shapes = {t.name: self._tensor_shape(t.name) for t in self.inputs + self.outputs}
+        self._input_key = key
+
+    def _views(self, name: str) -> tuple[Any, np.ndarray]:
+        """Device and host views of the first elements of a tensor's buffers, in its current shape."""
+        shape = self._shapes[name]
+        return (self.memory.view(self._device[name], shape),
+                self._host[name].reshape(-1)[:int(np.prod(shape))].reshape(shape))
 
     def run(self, feeds: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         """Run one batch; returns outputs by name as numpy arrays."""
@@ -296,20 +324,25 @@ class TensorRTEngine:
         feeds = {t.name: np.asarray(feeds[t.name]) for t in self.inputs}
         self._prepare(feeds)
         for t in self.inputs:
-            np.copyto(self._host[t.name], feeds[t.name], casting="same_kind")
-            self.memory.upload(self._device[t.name], self._host[t.name])
+            dev, host = self._views(t.name)
+            np.copyto(host, feeds[t.name], casting="same_kind")
+            self.memory.upload(dev, host)
         if not self._context.execute_async_v3(self.memory.stream_handle):
             raise ModelError(f"TensorRT execution of {self.path} failed; see the TensorRT log")
+        results = {}
         for t in self.outputs:
-            self.memory.download(self._device[t.name], self._host[t.name])
+            dev, host = self._views(t.name)
+            self.memory.download(dev, host)
+            results[t.name] = host
         self.memory.synchronize()
-        return {t.name: self._host[t.name].copy() for t in self.outputs}
+        # Copies: the pinned buffers are overwritten by the next call.
+        return {k: v.copy() for k, v in results.items()}
 
     def close(self) -> None:
         """Release the context, the engine and the buffers."""
         self._device.clear()
         self._host.clear()
-        self._shapes_key = None
+        self._input_key = None
         self._context = None
         self._engine = None
         self._runtime = None
