@@ -209,3 +209,19 @@ def test_preset_pose_model_from_a_checkpoint(tmp_path):
     assert side["name"] == "poselive-pose-t" and len(side["build"]["checkpoint_sha256"]) == 64
     assert side["build"]["validation"]["max_keypoint_diff_px"] <= 0.5
     assert json.loads(json.dumps(side))["input_size"] == spec["input_size"]
+
+
+def test_detector_build_letterboxes_real_images(tmp_path, shared):
+    det = tiny.TinyDetector().eval()
+    images = shared / "data" / "coco-mini" / "val2017"
+    out = build((det, tiny.tiny_det_spec()), backend="onnxruntime", out_dir=tmp_path, parity_data=images)
+    report = read_sidecar(out)["build"]["validation"]
+    assert report["inputs"] == 4 and report["source"] == str(images)
+    assert set(report["max_abs_diff"]) == {"boxes", "scores"} and "max_keypoint_diff_px" not in report
+    # INT8 for a detector calibrates on letterboxed images.
+    trt = FakeTensorRT()
+    eng = build((det, tiny.tiny_det_spec()), backend="tensorrt", precision="int8", max_batch=2,
+                calib_data=images, out_dir=tmp_path / "trt", trt=trt, memory=HostMemory())
+    cal = read_sidecar(eng)["build"]["calibration"]
+    assert cal["batch_size"] == 2 and cal["samples"] > 4
+    assert trt.calibration_batches[0].shape == (2, 3, 64, 64)

@@ -47,3 +47,28 @@ class DataDependent(TinySimCC):
         sx, sy = super().forward(x)
         offset = float(x.detach().mean())  # tracing records the export input's value
         return sx + offset, sy
+
+
+DET_SIZE = (64, 64)
+
+
+def tiny_det_spec() -> dict:
+    """A detector spec (NMS outside: boxes + scores)."""
+    return {"task": "detector", "name": "tiny-det", "arch": {"type": "tiny-test"},
+            "input_size": list(DET_SIZE), "mean": [123.675, 116.28, 103.53], "std": [58.395, 57.12, 57.375],
+            "channel_order": "rgb", "input_format": "float_nchw", "outputs": ["boxes", "scores"],
+            "pad_value": 114, "letterbox": "topleft", "nms": "outside"}
+
+
+class TinyDetector(nn.Module):
+    """Per-cell boxes in input pixels and sigmoid person scores, like a one-class anchor-free head."""
+
+    def __init__(self, seed: int = 0) -> None:
+        super().__init__()
+        torch.manual_seed(seed)
+        self.body = nn.Sequential(nn.Conv2d(3, 8, 3, 4, 1), nn.ReLU(), nn.Conv2d(8, 5, 3, 2, 1))
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        out = self.body(x).flatten(2).transpose(1, 2)  # [B, N, 5]
+        boxes = torch.sigmoid(out[..., :4]) * DET_SIZE[0]  # input pixels (large magnitudes)
+        return boxes, torch.sigmoid(out[..., 4])
