@@ -22,6 +22,7 @@ version and GPU); an up-to-date build is reused, a stale one is rebuilt with a m
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import json
 import logging
 import os
@@ -280,13 +281,16 @@ def check_engine(engine_path: Path, onnx_path: Path, spec: dict[str, Any], preci
     return report
 
 
+FP16_ORT_UNSUPPORTED = ("fp16 is unsupported for the ONNX Runtime CPU backend here: converting needs "
+                        "onnxconverter-common (pip install onnxconverter-common), and ORT on the CPU "
+                        "gains little from it; use --precision fp32, or --backend tensorrt")
+
+
 def _convert_fp16(onnx_path: Path) -> None:
     try:
         from onnxconverter_common import float16
     except ImportError as exc:
-        raise ConfigError("fp16 is unsupported for the ONNX Runtime CPU backend here: converting "
-                          "needs onnxconverter-common (pip install onnxconverter-common), and ORT on "
-                          "the CPU gains little from it; use --precision fp32, or --backend tensorrt") from exc
+        raise ConfigError(FP16_ORT_UNSUPPORTED) from exc
     import onnx
 
     proto = onnx.load(str(onnx_path))
@@ -307,12 +311,13 @@ def _input_shape(spec: dict[str, Any], fold_preprocess: bool) -> tuple[int, ...]
 def build(checkpoint: Any, backend: str = "tensorrt", precision: str = "fp32", max_batch: int = 32,
           calib_data: str | Path | None = None, out_dir: str | Path | None = None,
           fold_preprocess: bool = False, *, parity_data: str | Path | None = None,
-          force: bool = False, trt: Any = None, memory: Any = None) -> Path:
+          force: bool = False, device: int = 0, trt: Any = None, memory: Any = None) -> Path:
     """Export, validate and compile a checkpoint; returns the built model file in the cache.
 
     ``checkpoint`` is a checkpoint path or a ``(torch module, spec)`` pair. ``trt`` and
     ``memory`` replace the tensorrt module and the GPU memory helper (tests inject the
-    test double here); ``force`` rebuilds even when the cache holds an up-to-date build.
+    test double here); ``force`` rebuilds even when the cache holds an up-to-date build;
+    ``device`` is the GPU index TensorRT builds for.
     """
     if backend not in BACKENDS:
         raise ConfigError(f"unknown build backend '{backend}'; choose one of {', '.join(BACKENDS)}")
@@ -323,13 +328,15 @@ def build(checkpoint: Any, backend: str = "tensorrt", precision: str = "fp32", m
     if precision == "int8" and calib_data is None:
         raise ConfigError("int8 needs calibration images: pass --calib-data DIR (photos of people, "
                           "e.g. a COCO image folder)")
+    if backend == "onnxruntime" and precision == "fp16" and importlib.util.find_spec("onnxconverter_common") is None:
+        raise ConfigError(FP16_ORT_UNSUPPORTED)  # before any export work
     env: dict[str, str] = {}
     if backend == "tensorrt":
         from engines import tensorrt as trt_backend
 
         # Fail before the (slow) export when TensorRT or the GPU is missing.
         trt = trt or trt_backend.import_tensorrt()
-        memory = memory or trt_backend.TorchCudaMemory(0)
+        memory = memory or trt_backend.TorchCudaMemory(device)
         env = trt_backend.environment(trt, memory)
     parity_data = parity_data or os.environ.get(PARITY_ENV) or None
 
