@@ -163,7 +163,13 @@ def test_open_engine_routes_engine_files_to_tensorrt(built, monkeypatch):
     engines = pytest.importorskip("engines")
     if not hasattr(engines, "open_engine"):
         pytest.skip("engines.open_engine is not there yet")
-    engine_path, _, trt, _ = built
+    engine_path, _, trt, mem = built
+    # The double injected as the tensorrt module: open_engine reaches the real backend code.
+    monkeypatch.setitem(sys.modules, "tensorrt", trt)
+    eng = engines.open_engine(engine_path, memory=mem)
+    assert eng.backend == "tensorrt" and eng.spec["keypoint_set"] == "coco17"
+    assert eng.run({"input": np.zeros((2, 3, H, W), np.float32)})["simcc_x"].shape == (2, tiny.K, 2 * W)
+    eng.close()
     monkeypatch.setitem(sys.modules, "tensorrt", None)
     with pytest.raises(MissingExtraError, match="tensorrt"):
         engines.open_engine(engine_path)
