@@ -155,6 +155,14 @@ def cmd_bench(a: argparse.Namespace) -> int:
     return run_bench(a)
 
 
+@command("label")
+def cmd_label(a: argparse.Namespace) -> int:
+    """Pseudo-label images and videos with teacher models (COCO keypoint json)."""
+    from poselive.labeling.cli import run as run_label
+
+    return run_label(a)
+
+
 def make_parser() -> argparse.ArgumentParser:
     """The argument parser of the `poselive` command."""
     p = argparse.ArgumentParser(prog="poselive", description="Real-time human pose estimation.")
@@ -208,6 +216,10 @@ def make_parser() -> argparse.ArgumentParser:
     bn.add_argument("--max-frames", type=int, default=200)
     bn.add_argument("--json", help="write results here")
     _add_model_flags(bn)
+
+    from poselive.labeling.cli import add_parser as add_label_parser
+
+    add_label_parser(sub)
     return p
 
 
