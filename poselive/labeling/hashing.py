@@ -81,6 +81,7 @@ class ExclusionSet:
 
     file_hashes: dict[str, str] = field(default_factory=dict)  # sha1 -> the eval file
     pixel_hashes: dict[str, str] = field(default_factory=dict)
+    shapes: set[tuple[int, ...]] = field(default_factory=set)  # decoded shapes of the images
 
     @classmethod
     def from_dirs(cls, dirs: Iterable[str | Path]) -> "ExclusionSet":
@@ -88,10 +89,11 @@ class ExclusionSet:
         out = cls()
         for d in dirs:
             for p in list_images(d):
-                fh, ph, _ = image_hashes(p)
+                fh, ph, image = image_hashes(p)
                 out.file_hashes[fh] = str(p)
                 if ph is not None:
                     out.pixel_hashes[ph] = str(p)
+                    out.shapes.add(tuple(image.shape))
         return out
 
     def __len__(self) -> int:
@@ -114,15 +116,23 @@ def default_exclude_dirs(shared: str | Path | None) -> list[Path]:
     return [d] if d.is_dir() else []
 
 
-def _video_frames(path: Path) -> Iterator[tuple[str, np.ndarray]]:
+def _video_frames(path: Path, shapes: set[tuple[int, ...]]) -> Iterator[tuple[str, np.ndarray]]:
+    import av
+
     from poselive.sources.video_file import VideoFileSource
 
+    with av.open(str(path)) as c:
+        ctx = c.streams.video[0].codec_context
+        shape = (int(ctx.height), int(ctx.width), 3)
+    if shape not in shapes:
+        return  # no frame of this size can have an evaluation image's pixels: skip decoding
     with VideoFileSource(path) as src:
         for pkt in src:
             yield f"{path}#frame={pkt.index}", pkt.image
 
 
-def _training_items(train: Path, image_root: Path | None) -> Iterator[tuple[str, bytes | None, np.ndarray | None]]:
+def _training_items(train: Path, image_root: Path | None,
+                    shapes: set[tuple[int, ...]]) -> Iterator[tuple[str, bytes | None, np.ndarray | None]]:
     """(name, file bytes or None, pixels or None) of every training image (and video frame)."""
     if train.is_file() and train.suffix.lower() == ".json":
         coco = json.loads(train.read_text())
@@ -138,7 +148,7 @@ def _training_items(train: Path, image_root: Path | None) -> Iterator[tuple[str,
     for p in list_images(train):
         yield str(p), p.read_bytes(), None
     for v in list_videos(train):
-        for name, frame in _video_frames(v):
+        for name, frame in _video_frames(v, shapes):
             yield name, None, frame
 
 
@@ -151,15 +161,11 @@ def find_overlap(train_json_or_dir: str | Path, eval_dir: str | Path | Exclusion
     video frame is compared). An empty list proves there is no exact overlap.
     """
     excl = eval_dir if isinstance(eval_dir, ExclusionSet) else ExclusionSet.from_dirs([eval_dir])
-    # Pixel hashes include the shape, so only frames of an eval image's size need hashing.
-    eval_shapes = set()
-    for p in set(excl.pixel_hashes.values()):
-        im = cv2.imread(p, cv2.IMREAD_COLOR)
-        if im is not None:
-            eval_shapes.add(im.shape)
+    # Pixel hashes include the shape, so only images of an eval image's size need hashing.
+    eval_shapes = excl.shapes
     root = Path(image_root) if image_root is not None else None
     hits: list[tuple[str, str]] = []
-    for name, data, pixels in _training_items(Path(train_json_or_dir), root):
+    for name, data, pixels in _training_items(Path(train_json_or_dir), root, eval_shapes):
         fh = sha1_bytes(data) if data is not None else None
         if pixels is None and data is not None:
             pixels = decode_image(data)
