@@ -33,6 +33,7 @@ CONFIGS = {
     "IoU+OKS (default)": {},
     "IoU only": {"oks_weight": 0.0},
     "IoU+OKS, thresholds 0.3": {"high_threshold": 0.3, "new_track_threshold": 0.3},
+    "IoU+OKS, border re-entry": {"border_reentry": True},
 }
 
 
@@ -40,7 +41,8 @@ def scenario_rows(name: str, seqs: list, configs: dict) -> list[dict]:
     crossings = sum(s.crossings for s in seqs)
     rows = []
     for cname, kw in configs.items():
-        sc = mot_scores([run_tracker_on(s.frames, lambda: PoseTracker(**kw)) for s in seqs])
+        sc = mot_scores([run_tracker_on(s.frames, lambda: PoseTracker(**kw), image_size=s.image_size)
+                         for s in seqs])
         rows.append({"scenario": name, "tracker": cname, "sequences": len(seqs), "frames": sc.num_frames,
                      "crossings": crossings, "mota": sc.mota, "idf1": sc.idf1, "id_switches": sc.id_switches,
                      "switches_per_10_crossings": 10 * sc.id_switches / crossings if crossings else None,

@@ -118,6 +118,8 @@ class TrackerStage:
                 self.smoother.filters.clear()
             self._trails.clear()
         self._last_t = t
+        if self.tracker.image_size is None and packet.image is not None and packet.image.ndim >= 2:
+            self.tracker.image_size = (packet.width, packet.height)
         ids = self.tracker.update(self._boxes_for_tracking(poses), poses.box_scores,
                                   poses.keypoints, poses.scores, t)
         if self.scheduler is not None:

@@ -61,9 +61,12 @@ def mot_scores(sequences: Iterable[Iterable[FrameResult]], iou_threshold: float 
                           int(row["num_false_positives"]), int(row["num_misses"]))
 
 
-def run_tracker_on(frames, make_tracker: Callable[[], object], use_keypoints: bool = True) -> list[FrameResult]:
+def run_tracker_on(frames, make_tracker: Callable[[], object], use_keypoints: bool = True,
+                   image_size: tuple[int, int] | None = None) -> list[FrameResult]:
     """Run a fresh tracker over simulated frames (``SimFrame``-like) and collect its output."""
     tracker = make_tracker()
+    if image_size is not None and getattr(tracker, "image_size", "absent") is None:
+        tracker.image_size = image_size
     out = []
     for fr in frames:
         kp = fr.keypoints if use_keypoints else None

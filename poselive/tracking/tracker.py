@@ -94,7 +94,14 @@ class PoseTracker:
     - ``max_lost_time``: seconds a lost track is kept before it is removed;
     - ``lost_velocity_halflife``: seconds over which a lost track's velocity halves, so a
       person who stops behind an occluder or leaves and steps back is still near its box;
-    - ``keypoint_threshold``: keypoint score above which a keypoint counts for OKS.
+    - ``keypoint_threshold``: keypoint score above which a keypoint counts for OKS;
+    - ``image_size`` (width, height): needed by ``border_reentry`` (``TrackerStage`` sets
+      it from the frames);
+    - ``border_reentry``: park lost tracks at the image border instead of letting them
+      drift out of it, and compare boxes clipped to the image, so that a person who steps
+      out and back in where they left keeps their ID. Off by default: where people pass
+      through (a street), the next person entering where another left would inherit that
+      ID (see docs/tracking.md for both cases measured).
     """
 
     def __init__(self, keypoint_set: str = "coco17", high_threshold: float = 0.5,
@@ -103,7 +110,8 @@ class PoseTracker:
                  tentative_match_threshold: float = 0.7, oks_weight: float = 0.7,
                  min_hits: int = 2, max_lost_time: float = 1.5,
                  lost_velocity_halflife: float = 2.0, keypoint_threshold: float = 0.3,
-                 min_keypoints: int = 3) -> None:
+                 min_keypoints: int = 3, image_size: tuple[int, int] | None = None,
+                 border_reentry: bool = False) -> None:
         if not 0.0 <= oks_weight <= 1.0:
             raise ConfigError(f"oks_weight must be within [0, 1], got {oks_weight}")
         if not 0.0 <= low_threshold <= high_threshold:
@@ -125,6 +133,8 @@ class PoseTracker:
         self.lost_velocity_halflife = lost_velocity_halflife
         self.keypoint_threshold = keypoint_threshold
         self.min_keypoints = min_keypoints
+        self.image_size = image_size
+        self.border_reentry = border_reentry
         self.kf = BoxKalmanFilter()
         self.tracks: dict[int, Track] = {}
         self._next_id = 1
@@ -236,11 +246,42 @@ class PoseTracker:
                 tr.mean[6:8] = 0.0
             tr.mean, tr.cov = self.kf.predict(tr.mean, tr.cov, dt, decay)
             tr.time = t
+            if tr.state == TrackState.LOST and self.border_reentry and self.image_size is not None:
+                self._park_at_border(tr)
+
+    def _park_at_border(self, tr: Track) -> None:
+        """Keep a lost track's box at least partly in the image and stop it moving out.
+
+        A person who walks out of view and steps back in usually returns where they left;
+        a track extrapolated far outside the image could never be matched again.
+        """
+        W, H = self.image_size
+        cx, cy, a, h = tr.mean[:4]
+        half_w = a * h / 2
+        lo_x, hi_x = -0.5 * half_w, W + 0.5 * half_w  # at most 3/4 of the box outside
+        lo_y, hi_y = -0.5 * h / 2, H + 0.5 * h / 2
+        if cx < lo_x or cx > hi_x:
+            tr.mean[0] = min(max(cx, lo_x), hi_x)
+            tr.mean[4] = 0.0
+        if cy < lo_y or cy > hi_y:
+            tr.mean[1] = min(max(cy, lo_y), hi_y)
+            tr.mean[5] = 0.0
+
+    def _track_boxes(self, tracks: list[Track]) -> np.ndarray:
+        """Predicted boxes [T,4]; clipped to the image when its size is known, like the
+        detector's boxes, so a person half out of view is compared like with like."""
+        if not tracks:
+            return np.zeros((0, 4), np.float32)
+        b = np.stack([tr.box for tr in tracks])
+        if self.border_reentry and self.image_size is not None:
+            W, H = self.image_size
+            b = np.clip(b, 0, [W, H, W, H]).astype(np.float32)
+        return b
 
     def _similarity(self, tracks: list[Track], det_idx: np.ndarray, boxes: np.ndarray,
                     keypoints: np.ndarray | None, keypoint_scores: np.ndarray | None) -> np.ndarray:
         """Fused similarity [T, D] between predicted tracks and detections."""
-        tboxes = np.stack([tr.box for tr in tracks]) if tracks else np.zeros((0, 4), np.float32)
+        tboxes = self._track_boxes(tracks)
         iou = box_iou(tboxes, boxes[det_idx])
         if keypoints is None or self.oks_weight == 0.0:
             return iou
@@ -270,7 +311,7 @@ class PoseTracker:
             return np.zeros((0, 2), np.int64), np.arange(len(tracks)), np.arange(len(det_idx))
         sim = self._similarity(tracks, det_idx, boxes, keypoints, keypoint_scores)
         # A pair whose boxes do not overlap at all is never matched, whatever the OKS says.
-        cost = np.where(box_iou(np.stack([tr.box for tr in tracks]), boxes[det_idx]) > 0, 1.0 - sim, 2.0)
+        cost = np.where(box_iou(self._track_boxes(tracks), boxes[det_idx]) > 0, 1.0 - sim, 2.0)
         return linear_assignment(cost, threshold)
 
     def _apply(self, tr: Track, di: int, boxes, scores, keypoints, keypoint_scores, t: float,

@@ -120,3 +120,31 @@ def test_crossing_scenario_metrics(crossing_sequence):
     # The skeleton term is what makes crossings work: box IoU alone switches more.
     assert iou_only.id_switches > fused.id_switches
     assert iou_only.idf1 < fused.idf1
+
+
+def _walk_out_and_back(tracker: PoseTracker) -> tuple[int, int]:
+    """A person walks out of a 1280-px-wide image on the right and steps back in."""
+    W = 1280
+    xs = list(range(1100, 1400, 12)) + [None] * 10 + list(range(1400, 1100, -12))
+    first = last = -1
+    for i, x in enumerate(xs):
+        if x is None:
+            ids = tracker.update(*frame(), t=i / 30)
+            continue
+        box, k = person(x)
+        vis = box[0] < W - 20  # the detector sees them while at least 20 px are inside
+        box = np.clip(box, 0, [W, 720, W, 720])
+        kpts_s = np.where(k[:, 0] < W, 0.9, 0.0)[None]
+        ids = tracker.update(box[None] if vis else np.zeros((0, 4)), np.array([0.8])[:int(vis)],
+                             k[None][:int(vis)], kpts_s[:int(vis)], t=i / 30)
+        if vis and ids[0] >= 0:
+            first = first if first >= 0 else int(ids[0])
+            last = int(ids[0])
+    return first, last
+
+
+def test_border_reentry_keeps_the_id_of_who_stepped_back_in():
+    first, last = _walk_out_and_back(PoseTracker(image_size=(1280, 720), border_reentry=True))
+    assert first >= 0 and last == first
+    first, last = _walk_out_and_back(PoseTracker(image_size=(1280, 720)))
+    assert first >= 0 and last != first  # off by default: a new ID
