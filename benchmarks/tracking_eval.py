@@ -10,6 +10,9 @@
 3. One-Euro smoothing: jitter reduction on a still pose and lag at constant speed for a
    few parameter sets, the defaults first.
 4. Tracker cost per frame.
+5. Detection interval on real video (vtest.avi) with the teacher detector and MoveNet
+   Lightning, run stage after stage in one thread (no graph): time per frame and mean
+   OKS of the poses with interval N against interval 1 (``mean_oks_between_runs``).
 """
 
 from __future__ import annotations
@@ -104,6 +107,55 @@ def tracker_cost(seq) -> float:
     return (time.perf_counter() - t0) / len(seq.frames) * 1e3
 
 
+def interval_rows(shared: Path, intervals: list[int], frames: int, out_dir: Path) -> list[dict]:
+    """Run detector (every N frames) -> MoveNet -> tracker on vtest.avi, compare to N = 1."""
+    import cv2
+
+    from engines.onnxruntime import OrtEngine
+    from poselive.stages import DetectorStage, PoseStage
+    from poselive.stages.tracker import IntervalDetectorStage, TrackerStage
+    from poselive.tracking import DetectionScheduler, compare_runs
+    from poselive.types import FramePacket
+
+    teachers = shared / "data" / "teachers"
+    video = shared / "data" / "videos" / "vtest.avi"
+    det = DetectorStage(OrtEngine(teachers / "rtmdet-nano-person.onnx", threads=1))
+    pose = PoseStage(OrtEngine(teachers / "movenet-lightning.onnx", threads=1))
+    rows, paths = [], {}
+    for n in intervals:
+        sched = DetectionScheduler(interval=n)
+        stages = [IntervalDetectorStage(det, sched), pose, TrackerStage("coco17", scheduler=sched)]
+        cap = cv2.VideoCapture(str(video))
+        fps = cap.get(cv2.CAP_PROP_FPS) or 10.0
+        path = out_dir / f"vtest_interval{n}.jsonl"
+        busy, detected = 0.0, 0
+        with open(path, "w") as fh:
+            fh.write(json.dumps({"source": str(video), "det_interval": n, "keypoint_set": "coco17"}) + "\n")
+            for i in range(frames):
+                ok, img = cap.read()
+                if not ok:
+                    break
+                t0 = time.perf_counter()
+                p = FramePacket(i, i / fps, img)
+                for st in stages:
+                    p = st(p)
+                busy += time.perf_counter() - t0
+                detected += int(p.meta.get("detected", True))
+                ps = p.poses
+                persons = [{"id": int(ps.track_ids[j]), "box": ps.boxes[j].tolist(), "score": float(ps.box_scores[j]),
+                            "keypoints": [[float(x), float(y), float(c)] for (x, y), c in zip(ps.keypoints[j], ps.scores[j])]}
+                           for j in range(len(ps))]
+                fh.write(json.dumps({"frame": i, "time": i / fps, "persons": persons}) + "\n")
+        cap.release()
+        paths[n] = path
+        rows.append({"interval": n, "frames": i + 1, "detector_runs": detected, "ms_per_frame": busy / (i + 1) * 1e3})
+    for r in rows:
+        c = compare_runs(paths[intervals[0]], paths[r["interval"]])
+        r.update({"mean_oks_vs_first": c.mean_oks, "matched": c.matched, "only_in_ref": c.only_in_a,
+                  "only_in_this": c.only_in_b})
+    return rows
+
+
 def fmt(v) -> str:
     if isinstance(v, float):
         return f"{v:.3f}"
@@ -123,6 +175,9 @@ def main() -> None:
                                                        str(Path(__file__).resolve().parents[2] / "shared")))
     ap.add_argument("--json", help="write all rows here")
     ap.add_argument("--quick", action="store_true", help="fewer seeds")
+    ap.add_argument("--video-frames", type=int, default=200,
+                    help="frames of vtest.avi for the detection-interval run (0: skip it)")
+    ap.add_argument("--out-dir", default="/tmp/poselive_tracking_eval", help="where the JSONL runs go")
     args = ap.parse_args()
     n = 2 if args.quick else 5
     results: dict[str, list] = {}
@@ -157,6 +212,13 @@ def main() -> None:
     results["tracker_ms_per_frame"] = {"ms": cost, "detections_per_frame": float(people)}
     print(f"\nTracker update: {cost:.2f} ms per frame with {people:.1f} detections per frame "
           f"(numpy, this machine); total benchmark time {time.time() - t0:.0f} s")
+    if args.video_frames and (shared / "data" / "teachers" / "rtmdet-nano-person.onnx").is_file():
+        out_dir = Path(args.out_dir)
+        out_dir.mkdir(parents=True, exist_ok=True)
+        iv = interval_rows(shared, [1, 3, 5], args.video_frames, out_dir)
+        results["det_interval"] = iv
+        print("\n## Detection interval on vtest.avi (detector + MoveNet Lightning + tracker, one thread)\n")
+        print(table(iv, list(iv[0].keys())))
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=1, default=float))
 

@@ -29,9 +29,9 @@ from poselive.types import Detections, FramePacket, Poses
 class IntervalDetectorStage:
     """Runs the wrapped detector on scheduled frames, fills detections from ROIs otherwise.
 
-    Sets ``packet.meta["detected"]`` to whether the detector ran. On detector frames the
-    propagated ROIs that no fresh detection overlaps are added (``merge_rois``), so a
-    person missed once by the detector keeps their pose. ``wait_timeout`` bounds how long a
+    Sets ``packet.meta["detected"]`` to whether the detector ran. On detector frames with
+    N > 1 the propagated ROIs that no fresh detection overlaps are added (``merge_rois``),
+    so a person missed once by the detector keeps their pose. ``wait_timeout`` bounds how long a
     frame waits for the pose feedback it needs before falling back to the detector.
     """
 
@@ -56,7 +56,9 @@ class IntervalDetectorStage:
             self.scheduler.force_detect(i)
         packet = self.detector(packet)
         packet.meta["detected"] = True
-        if self.merge_rois and packet.detections is not None:
+        # With N = 1 the detector alone decides (a plain detection run); above, tracked
+        # people it misses once are kept from their propagated boxes.
+        if self.merge_rois and packet.detections is not None and self.scheduler.interval > 1:
             d = packet.detections
             boxes, scores = self.scheduler.merge(d.boxes, d.scores, i, packet.pts)
             if len(boxes) > len(d):

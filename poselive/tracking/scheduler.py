@@ -33,7 +33,7 @@ class DetectionScheduler:
     """Decides when to run the detector and provides person ROIs for the other frames."""
 
     def __init__(self, interval: int = 1, adaptive: bool = False, max_interval: int = 10,
-                 box_scale: float = 1.25, keypoint_threshold: float = 0.3, min_keypoints: int = 4,
+                 box_scale: float = 1.25, keypoint_threshold: float = 0.2, min_keypoints: int = 3,
                  merge_iou: float = 0.5, max_lag: int = 2, frame_interval: float = 1 / 30) -> None:
         if interval < 1 or max_interval < 1:
             raise ConfigError(f"detection interval must be >= 1 (got {interval}, max {max_interval})")
