@@ -6,7 +6,6 @@ Wire it into the main CLI with ``add_parser(subparsers)`` and ``run(args)``.
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import os
 import sys
@@ -113,7 +112,8 @@ def load_config(path: str | Path, shared: Path | None) -> dict:
 
 def _build(a: argparse.Namespace) -> tuple[LabelRun, LabelJob]:
     shared = _shared_root(a.shared)
-    cfg = load_config(a.config, shared) if a.config else {"images": [], "videos": [], "boxes": [], "exclude": [], "qc": {}}
+    empty: dict = {"images": [], "videos": [], "boxes": [], "exclude": [], "qc": {}}
+    cfg = load_config(a.config, shared) if a.config else empty
     det, pose, pose2 = (getattr(a, k) or cfg.get(k) for k in ("det", "pose", "pose2"))
     out = a.out or cfg.get("out")
     if not pose:

@@ -146,7 +146,8 @@ class Labeler:
             area = float((p.box[2] - p.box[0]) * (p.box[3] - p.box[1]))
             for q in kept:
                 mask = p.visible & q.visible
-                if mask.sum() >= 3 and oks_pair(p.keypoints, q.keypoints, mask, area, self.sigmas) > self.qc.duplicate_oks:
+                similar = oks_pair(p.keypoints, q.keypoints, mask, area, self.sigmas)
+                if mask.sum() >= 3 and similar > self.qc.duplicate_oks:
                     p.reason = "duplicate_pose"
                     break
             else:

@@ -11,7 +11,8 @@ from poselive.labeling.quality import compare_to_ground_truth
 
 
 def test_quality_of_official_labels_and_of_corrupted_ones(shared):
-    gt = json.loads((shared / "data" / "coco-mini" / "annotations" / "person_keypoints_train2017.json").read_text())
+    ann = shared / "data" / "coco-mini" / "annotations" / "person_keypoints_train2017.json"
+    gt = json.loads(ann.read_text())
     perfect = compare_to_ground_truth(gt, gt)
     assert perfect["recovered"] == 1.0 and perfect["recovered_10kp"] == 1.0 and perfect["oks_mean"] == 1.0 and perfect["kpt_precision"] == 1.0
     assert perfect["gt_persons"] == sum(1 for a in gt["annotations"]

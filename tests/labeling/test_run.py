@@ -159,3 +159,22 @@ def test_cli_reports_bad_input(tmp_path, capsys):
                               "--out", str(tmp_path / "o")])
     assert cli_run(args) == 2
     assert "input not found" in capsys.readouterr().err
+
+
+def test_poselive_label_command_end_to_end(shared, teachers, tmp_path, capsys):
+    """`poselive label` through the main CLI: real teachers, two images, summary and files."""
+    from poselive.apps.cli import main
+
+    d = tmp_path / "imgs"
+    d.mkdir()
+    for name in ("basketball1.png", "messi5.jpg"):
+        shutil.copy(shared / "data" / "videos" / name, d / name)
+    rc = main(["label", "--det", str(teachers / "rtmdet-nano-person.onnx"),
+               "--pose", str(teachers / "movenet-lightning.onnx"), "--flip-check", "--images", str(d),
+               "--out", str(tmp_path / "out"), "--threads", "1", "--quiet", "--shared", str(shared)])
+    out = capsys.readouterr().out
+    assert rc == 0 and "persons:" in out and "rejected:" in out
+    stats = json.loads((tmp_path / "out" / STATS).read_text())
+    coco = json.loads((tmp_path / "out" / ANNOTATIONS).read_text())
+    assert stats["images_seen"] == 2 and len(coco["annotations"]) == stats["persons_accepted"] >= 2
+    assert all("flip" in a["agreement"] for a in coco["annotations"])
