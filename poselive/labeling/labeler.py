@@ -88,7 +88,9 @@ class Labeler:
         """
         qc = self.qc
         h, w = image.shape[:2]
-        persons = self._propose(image, boxes)[: qc.max_persons]
+        persons = self._propose(image, boxes)
+        if boxes is None:  # detector proposals are best first; official boxes are all kept
+            persons = persons[: qc.max_persons]
         sane = box_sanity(np.array([p.box for p in persons]).reshape(-1, 4), (w, h), qc)
         for p, why in zip(persons, sane):
             if p.box_score < qc.box_score:

@@ -25,7 +25,7 @@ class QCConfig:
     disagree_k: float = 3.0  # a keypoint whose teachers are > k * sigma * sqrt(area) apart gets v=0
     min_inside_box: float = 0.6  # accepted keypoints inside the (1.25x) box: else it is another person
     duplicate_oks: float = 0.85  # two persons of one image this similar: keep the better one
-    max_persons: int = 30
+    max_persons: int = 30  # detector proposals per image (best first)
 
 
 REASONS = ("low_box_score", "small_box", "bad_aspect", "outside_image", "low_pose_score",
