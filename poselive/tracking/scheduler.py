@@ -27,14 +27,18 @@ import numpy as np
 
 from poselive.errors import ConfigError
 from poselive.geometry import box_iou, keypoints_to_box_xyxy
+from poselive.keypoints import get_keypoint_set
+from poselive.tracking.oks import oks_matrix
 
 
 class DetectionScheduler:
     """Decides when to run the detector and provides person ROIs for the other frames."""
 
     def __init__(self, interval: int = 1, adaptive: bool = False, max_interval: int = 10,
-                 box_scale: float = 1.25, keypoint_threshold: float = 0.2, min_keypoints: int = 3,
-                 merge_iou: float = 0.5, max_lag: int = 2, frame_interval: float = 1 / 30) -> None:
+                 box_scale: float = 1.25, keypoint_threshold: float = 0.3, min_keypoints: int = 4,
+                 merge_iou: float = 0.5, max_lag: int = 2, frame_interval: float = 1 / 30,
+                 min_pose_score: float = 0.2, duplicate_oks: float = 0.5,
+                 keypoint_set: str = "coco17") -> None:
         if interval < 1 or max_interval < 1:
             raise ConfigError(f"detection interval must be >= 1 (got {interval}, max {max_interval})")
         self.max_interval = max(int(max_interval), int(interval))
@@ -44,6 +48,9 @@ class DetectionScheduler:
         self.min_keypoints = min_keypoints
         self.merge_iou = merge_iou
         self.max_lag = max_lag
+        self.min_pose_score = min_pose_score
+        self.duplicate_oks = duplicate_oks
+        self.sigmas = get_keypoint_set(keypoint_set).sigmas_array()
         self._lock = threading.Lock()
         self._observed = threading.Condition(self._lock)
         self._min_interval = int(interval)
@@ -93,15 +100,19 @@ class DetectionScheduler:
         kpts = np.asarray(keypoints, np.float32)
         n = len(kpts)
         ks = np.asarray(keypoint_scores, np.float32).reshape(n, -1)
+        vel = (np.zeros((n, 2), np.float32) if velocities is None
+               else np.asarray(velocities, np.float32).reshape(n, 2))
         good = ks > self.keypoint_threshold
-        keep = good.sum(1) >= self.min_keypoints
+        # The mean over all keypoints, not only the good ones: a box around background
+        # gets a few middling keypoints and must not keep itself alive.
+        scores = ks.mean(1) if n else np.zeros(0, np.float32)
+        keep = np.flatnonzero((good.sum(1) >= self.min_keypoints) & (scores >= self.min_pose_score))
+        keep = self._suppress_duplicates(kpts, ks, scores, keep)
         boxes = keypoints_to_box_xyxy(kpts[keep], ks[keep], self.keypoint_threshold)
         c = (boxes[:, :2] + boxes[:, 2:]) / 2
         half = (boxes[:, 2:] - boxes[:, :2]) / 2 * self.box_scale
         boxes = np.concatenate([c - half, c + half], 1).astype(np.float32)
-        scores = np.where(good[keep], ks[keep], 0).sum(1) / np.maximum(good[keep].sum(1), 1)
-        vel = (np.zeros((n, 2), np.float32) if velocities is None
-               else np.asarray(velocities, np.float32).reshape(n, 2))[keep]
+        scores, vel = scores[keep], vel[keep]
         with self._lock:
             if self._obs_index is not None and frame_index > self._obs_index and t > self._obs_time:
                 # Running estimate of the source's frame interval, for calls without a time.
@@ -111,6 +122,27 @@ class DetectionScheduler:
                 self._obs_index, self._obs_time = int(frame_index), float(t)
                 self._boxes, self._scores, self._velocity = boxes, scores.astype(np.float32), vel
             self._observed.notify_all()
+
+    def _suppress_duplicates(self, kpts: np.ndarray, ks: np.ndarray, scores: np.ndarray,
+                             idx: np.ndarray) -> np.ndarray:
+        """Indices in ``idx`` left after dropping poses that repeat a better one (OKS/IoU).
+
+        Two ROIs on one person (a propagated box beside a fresh detection) give two nearly
+        identical skeletons; kept both, they would be carried on as two people.
+        """
+        if len(idx) < 2:
+            return idx
+        order = idx[np.argsort(-scores[idx], kind="stable")]
+        boxes = keypoints_to_box_xyxy(kpts[order], ks[order], self.keypoint_threshold)
+        wh = (boxes[:, 2:] - boxes[:, :2]).clip(1)
+        oks, _ = oks_matrix(kpts[order], ks[order], kpts[order], ks[order], 0.53 * wh[:, 0] * wh[:, 1],
+                            self.sigmas, self.keypoint_threshold, 1)
+        iou = box_iou(boxes, boxes)
+        kept: list[int] = []
+        for i in range(len(order)):
+            if all(oks[j, i] <= self.duplicate_oks and iou[j, i] <= 0.7 for j in kept):
+                kept.append(i)
+        return np.sort(order[kept])
 
     def rois_for_next_frame(self, frame_index: int | None = None,
                             t: float | None = None) -> tuple[np.ndarray, np.ndarray]:

@@ -93,3 +93,16 @@ def test_wait_for_poses_from_another_thread():
     th.start()
     assert s.wait_for_poses(5, timeout=5.0)
     th.join()
+
+
+def test_duplicate_and_weak_poses_do_not_become_rois():
+    s = DetectionScheduler(interval=5)
+    k, ks = _poses(300, 700)
+    dup = k[:1] + 2.0  # the same person estimated from a second, overlapping box
+    weak = k[1:] + np.array([300.0, 0.0], np.float32)  # a box on background: low scores
+    weak_s = np.full((1, 17), 0.1, np.float32)
+    weak_s[0, :5] = 0.35
+    s.observe(0, 0.0, np.concatenate([k, dup, weak]), np.concatenate([ks, ks[:1] * 0.9, weak_s]))
+    boxes, scores = s.rois_for_next_frame(1)
+    assert len(boxes) == 2
+    assert np.allclose(sorted(scores), [0.9, 0.9])  # the better-scored copy was kept
