@@ -127,7 +127,7 @@ class TrackerStage:
         if self.scheduler is not None:
             # Raw keypoints: smoothed ones lag, and the ROI must contain where the person is.
             self.scheduler.observe(packet.index, t, poses.keypoints, poses.scores,
-                                   self.tracker.velocities(ids))
+                                   self.tracker.velocities(ids), poses.box_scores)
         alive = set(self.tracker.tracks)
         if self.smoother is not None:
             self.smoother.forget(alive)

@@ -95,8 +95,12 @@ class DetectionScheduler:
                 lambda: self._obs_index is not None and self._obs_index >= need, timeout)
 
     def observe(self, frame_index: int, t: float, keypoints: np.ndarray, keypoint_scores: np.ndarray,
-                velocities: np.ndarray | None = None) -> None:
-        """Record a frame's poses [N,K,2] / [N,K] and box-centre velocities [N,2] (px/s)."""
+                velocities: np.ndarray | None = None, box_scores: np.ndarray | None = None) -> None:
+        """Record a frame's poses [N,K,2] / [N,K] and box-centre velocities [N,2] (px/s).
+
+        A ROI's score is the pose's ``box_scores`` (the detector's score, carried along
+        frames without detection) if given, else its mean keypoint score.
+        """
         kpts = np.asarray(keypoints, np.float32)
         n = len(kpts)
         ks = np.asarray(keypoint_scores, np.float32).reshape(n, -1)
@@ -112,6 +116,8 @@ class DetectionScheduler:
         c = (boxes[:, :2] + boxes[:, 2:]) / 2
         half = (boxes[:, 2:] - boxes[:, :2]) / 2 * self.box_scale
         boxes = np.concatenate([c - half, c + half], 1).astype(np.float32)
+        if box_scores is not None:
+            scores = np.asarray(box_scores, np.float32).reshape(n)
         scores, vel = scores[keep], vel[keep]
         with self._lock:
             if self._obs_index is not None and frame_index > self._obs_index and t > self._obs_time:
