@@ -163,6 +163,10 @@ class PoseTracker:
             keypoints = np.asarray(keypoints, np.float32)
             k = keypoints.shape[-2] if keypoints.ndim == 3 else self.keypoint_set.num_keypoints
             keypoints = keypoints.reshape(n, k, 2)
+            if k != len(self.sigmas):
+                raise ConfigError(f"got {k} keypoints per person but the tracker's keypoint set "
+                                  f"'{self.keypoint_set.name}' has {len(self.sigmas)}; "
+                                  "make PoseTracker(keypoint_set=...) match the pose model")
             if keypoint_scores is None:
                 keypoint_scores = np.ones(keypoints.shape[:2], np.float32)
             keypoint_scores = np.asarray(keypoint_scores, np.float32).reshape(keypoints.shape[:2])

@@ -93,6 +93,8 @@ def test_empty_input_and_time_going_backwards():
         tr.update(*frame(person(100)), t=0.05)
     with pytest.raises(ConfigError):
         PoseTracker(oks_weight=2.0)
+    with pytest.raises(ConfigError, match="keypoint set"):
+        PoseTracker().update(np.zeros((1, 4)), np.ones(1), np.zeros((1, 5, 2)), np.ones((1, 5)), 0.0)
 
 
 def test_greedy_fallback_agrees_on_clear_cases():
