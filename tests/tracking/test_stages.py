@@ -121,3 +121,53 @@ def test_interval_pipeline_on_real_video(shared, real_stages):
     kept = len(ids_per_frame[2] & ids_per_frame[9]) / len(ids_per_frame[2])
     assert kept >= 0.6
     assert set(p.meta["trails"]) == ids_per_frame[9]
+
+
+def test_interval_detector_and_tracker_in_two_threads():
+    """The detector thread runs ahead of the tracker thread through a short queue."""
+    import queue
+    import threading
+
+    from poselive.tracking.simulate import skeleton_at
+
+    class MovingDetector(RecordingDetector):
+        def __call__(self, packet):
+            self.ran.append(packet.index)
+            x = 200 + 3 * packet.index
+            packet.detections = Detections(np.array([[x - 60, 290, x + 60, 610]], np.float32),
+                                           np.array([0.9], np.float32), np.zeros(1, np.int64))
+            return packet
+
+    def pose_stage(packet):
+        # Stand-in for the pose model: the walker's skeleton, wherever the box is.
+        x = 200 + 3 * packet.index
+        d = packet.detections
+        k = np.repeat(skeleton_at(x, 600, 300, 1.0, 0.0)[None], len(d), 0)
+        packet.poses = Poses(k, np.full(k.shape[:2], 0.9, np.float32), d.boxes, d.scores)
+        return packet
+
+    sched = DetectionScheduler(interval=4, max_lag=2)
+    det = MovingDetector()
+    detector = IntervalDetectorStage(det, sched, wait_timeout=2.0)
+    tracker = TrackerStage("coco17", scheduler=sched)
+    q: queue.Queue = queue.Queue(maxsize=2)
+    out = []
+
+    def run_detector():
+        for i in range(40):
+            q.put(detector(FramePacket(i, i / 30, np.zeros((720, 1280, 3), np.uint8))))
+        q.put(None)
+
+    def run_tracker():
+        while (p := q.get()) is not None:
+            out.append(tracker(pose_stage(p)))
+
+    threads = [threading.Thread(target=run_detector), threading.Thread(target=run_tracker)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join(timeout=30)
+    assert len(out) == 40 and not any(th.is_alive() for th in threads)
+    assert 10 <= len(det.ran) < 40  # the ROIs replaced most detector runs
+    ids = [int(p.poses.track_ids[0]) for p in out[2:]]
+    assert len(set(ids)) == 1 and ids[0] >= 1  # one walker, one ID throughout
