@@ -32,18 +32,37 @@ def _bench_models(a: argparse.Namespace) -> list[dict]:
     from poselive.apps.pipeline import DEFAULT_DET, DEFAULT_POSE, _default_model
 
     models = a.model or [str(_default_model(DEFAULT_DET, "--model")), str(_default_model(DEFAULT_POSE, "--model"))]
-    backends = ["onnxruntime", "torch"] if a.backend == "auto" else [a.backend]
     rows = []
     for m in models:
-        for be in backends:
-            if be == "torch" and m.endswith(".onnx"):
-                continue  # an ONNX file has no PyTorch form
-            engine = open_engine(m, backend=be, threads=a.threads)
+        for be, path in _bench_targets(m, a.backend):
+            engine = open_engine(path, backend=be, threads=a.threads)
             for r in bench_model(engine, batch_sizes=tuple(a.batch), iters=a.iters):
                 r.update(model=m, backend=be)
                 rows.append(r)
             engine.close()
     return rows
+
+
+def _bench_targets(model: str, backend: str) -> list[tuple[str, str]]:
+    """(backend, file) pairs to measure for one model.
+
+    A checkpoint is measured with PyTorch and, built to ONNX through the engine cache,
+    with ONNX Runtime side by side; an ONNX file only with ONNX Runtime.
+    """
+    is_ckpt = model.endswith((".pt", ".pth", ".ckpt"))
+    if backend == "auto":
+        backends = ["torch", "onnxruntime"] if is_ckpt else ["onnxruntime"]
+    else:
+        backends = [backend]
+    targets = []
+    for be in backends:
+        if be in ("onnxruntime", "tensorrt") and is_ckpt:
+            from engines.build import build
+
+            targets.append((be, str(build(model, backend=be))))
+        else:
+            targets.append((be, model))
+    return targets
 
 
 def run_bench(a: argparse.Namespace) -> int:

@@ -114,7 +114,10 @@ def build_pipeline(opts: PipelineOptions) -> Pipeline:
 
         def hud_stats() -> dict:
             g = graph_ref.get("graph")
-            return g.stats().hud() if g is not None else {}
+            if g is None:
+                return {}
+            st = g.stats()
+            return {"fps": st.fps_recent, "latency_ms": st.latency_p50_ms, "drops": st.drops}
 
         renderer = Renderer(kset, kpt_threshold=opts.kpt_threshold, stats_provider=hud_stats)
         if opts.render or opts.out:
@@ -141,10 +144,42 @@ def build_pipeline(opts: PipelineOptions) -> Pipeline:
         if opts.csv:
             stages.append(CsvSink(opts.csv, list(kset.names)))
             outputs.append(opts.csv)
+        on_result = opts.on_result
+        if scheduler is not None and opts.adaptive_interval and source.is_live:
+            on_result = _LoadReporter(scheduler, graph_ref, source.fps, opts.on_result)
         graph = Graph(source, stages, policy=opts.policy, queue_size=opts.queue_size,
-                      on_result=opts.on_result)
+                      on_result=on_result)
         graph_ref["graph"] = graph
     except BaseException:
         source.close()
         raise
     return Pipeline(graph=graph, source=source, header=header, keypoint_set=kset, outputs=outputs)
+
+
+class _LoadReporter:
+    """Feeds the detection scheduler the graph's drops and latency about twice a second.
+
+    Runs as the graph's ``on_result`` (the last stage's thread), so it only reads a stats
+    snapshot now and then and never blocks.
+    """
+
+    def __init__(self, scheduler, graph_ref: dict, fps: float | None, then: Callable | None,
+                 period: float = 0.5) -> None:
+        self.scheduler, self.graph_ref, self.then, self.period = scheduler, graph_ref, then, period
+        self.frame_interval = 1.0 / fps if fps else None
+        self._last_t = 0.0
+        self._last_drops = 0
+
+    def __call__(self, packet) -> None:
+        import time
+
+        now = time.perf_counter()
+        graph = self.graph_ref.get("graph")
+        if graph is not None and now - self._last_t >= self.period:
+            st = graph.stats()
+            drops = st.drops - self._last_drops
+            self._last_drops, self._last_t = st.drops, now
+            lat = st.latency_p50_ms / 1000.0 if st.latency_p50_ms is not None else None
+            self.scheduler.report_load(dropped=drops, latency=lat, frame_interval=self.frame_interval)
+        if self.then is not None:
+            self.then(packet)

@@ -62,6 +62,9 @@ class Renderer:
         thick = max(1, int(round(min(h, w) / 320)))
         font_scale = max(0.4, min(h, w) / 900)
         poses = packet.poses
+        trails = packet.meta.get("trails")
+        if trails:
+            self._trails(img, trails, thick)
         if poses is not None and len(poses):
             ids = poses.track_ids
             for i in range(len(poses)):
@@ -101,12 +104,22 @@ class Renderer:
         for k in np.flatnonzero(ok):
             cv2.circle(img, _fixed(*kpts[k]), radius, self._kpt_colors[k], -1, cv2.LINE_AA, _SHIFT)
 
+    def _trails(self, img: np.ndarray, trails: dict, thick: int) -> None:
+        # Recent positions of each track (set by the tracker stage), oldest first.
+        for tid, pts in trails.items():
+            pts = np.asarray(pts, np.float32).reshape(-1, 2)
+            if len(pts) >= 2 and np.isfinite(pts).all():
+                poly = np.round(pts * _ONE).astype(np.int32).reshape(-1, 1, 2)
+                cv2.polylines(img, [poly], False, track_color(int(tid)), max(2, thick), cv2.LINE_AA, _SHIFT)
+
     def _hud(self, img: np.ndarray, stats: dict, scale: float, thick: int) -> None:
         lines = []
         if stats.get("fps") is not None:
             lines.append(f"FPS {float(stats['fps']):.1f}")
         if stats.get("latency_ms") is not None:
             lines.append(f"latency {float(stats['latency_ms']):.0f} ms")
+        if stats.get("drops"):
+            lines.append(f"dropped {int(stats['drops'])}")
         if not lines:
             return
         sizes = [cv2.getTextSize(t, _FONT, scale, thick) for t in lines]

@@ -137,3 +137,20 @@ def test_run_live_headless_on_a_file(models, tmp_path):
                        capture_output=True, text=True, timeout=120, cwd=tmp_path, env=env)
     assert r.returncode == 0, r.stderr
     assert "headless" in r.stderr and "5/5 frames" in r.stderr
+
+
+def test_tracking_with_detection_interval(models, tmp_path):
+    """IDs are filled and stay stable; the detector runs on every 3rd frame only."""
+    js = tmp_path / "t.jsonl"
+    stats = tmp_path / "st.json"
+    r = run_cli("process", str(SAMPLE), "--json", str(js), "--max-frames", "30", "--det-interval", "3",
+                "--smooth", "--trails", "10", "--out", str(tmp_path / "t.mp4"), "--quiet",
+                "--stats-json", str(stats), *models)
+    assert r.returncode == 0, r.stderr
+    _, frames = read_jsonl(js)
+    ids = [p["id"] for f in frames[10:] for p in f["persons"]]
+    assert ids and sum(i is not None for i in ids) / len(ids) > 0.7
+    # A handful of people walk through the clip: far fewer IDs than person-detections.
+    assert len({i for i in ids if i is not None}) < len(ids) / 4
+    st = json.loads(stats.read_text())
+    assert st["stages"]["detector"]["frames"] == 30 and "tracker" in st["stages"]

@@ -1,0 +1,44 @@
+"""`poselive model-info` and `poselive bench`, run as a user runs them."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def run_cli(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "poselive", *args], capture_output=True,
+                          text=True, timeout=timeout, cwd=REPO)
+
+
+def test_model_info_preset():
+    r = run_cli("model-info", "poselive-pose-t", "--json")
+    assert r.returncode == 0, r.stderr
+    info = json.loads(r.stdout)
+    assert abs(info["params"] / 3.34e6 - 1) < 0.05
+    text = run_cli("model-info", "poselive-det-nano").stdout
+    assert "FLOPs" in text and "boxes" in text
+
+
+def test_model_info_unknown_is_a_clear_error(tmp_path):
+    r = run_cli("model-info", str(tmp_path / "missing.pt"))
+    assert r.returncode == 1 and "missing.pt" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_bench_pipeline_and_model_only(teachers, tmp_path):
+    out = tmp_path / "b.json"
+    det, pose = str(teachers / "rtmdet-nano-person.onnx"), str(teachers / "movenet-lightning.onnx")
+    r = run_cli("bench", "--det", det, "--pose", pose, "--max-frames", "8", "--json", str(out))
+    assert r.returncode == 0, r.stderr
+    res = json.loads(out.read_text())
+    assert res["pipeline"]["frames_out"] == 8
+    assert {"detector", "pose"} <= set(res["pipeline"]["stages"])
+    r = run_cli("bench", "--model-only", "--model", det, "--batch", "1", "--iters", "3",
+                "--json", str(out))
+    assert r.returncode == 0, r.stderr
+    rows = json.loads(out.read_text())["model_only"]
+    assert rows[0]["backend"] == "onnxruntime" and rows[0]["batch"] == 1 and rows[0]["p50_ms"] > 0
