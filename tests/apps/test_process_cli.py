@@ -154,3 +154,17 @@ def test_tracking_with_detection_interval(models, tmp_path):
     assert len({i for i in ids if i is not None}) < len(ids) / 4
     st = json.loads(stats.read_text())
     assert st["stages"]["detector"]["frames"] == 30 and "tracker" in st["stages"]
+
+
+def test_onnx_runtime_path_does_not_need_torch(models, tmp_path):
+    """The runtime with ONNX models works where torch cannot be imported."""
+    code = ("import sys; sys.modules['torch'] = None\n"
+            "from poselive.apps.cli import main\n"
+            "sys.exit(main(sys.argv[1:]))\n")
+    js = tmp_path / "nt.jsonl"
+    r = subprocess.run([sys.executable, "-c", code, "process", str(SAMPLE), "--json", str(js),
+                        "--out", str(tmp_path / "nt.mp4"), "--max-frames", "4", "--quiet",
+                        "--det-interval", "2", "--smooth", *models],
+                       capture_output=True, text=True, timeout=300, cwd=REPO)
+    assert r.returncode == 0, r.stderr
+    assert len(read_jsonl(js)[1]) == 4
