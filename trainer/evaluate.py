@@ -123,3 +123,42 @@ def evaluate_detector(model_path: str | Path, ann: str | Path, images: str | Pat
     if out_json:
         Path(out_json).write_text(json.dumps(out, indent=2))
     return out
+
+
+def evaluate_detector_model(model: Any, spec: dict, dataset: Any, device: Any = "cpu", score_threshold: float = 0.001,
+                            iou_threshold: float = 0.6, max_dets: int = 100) -> dict[str, float]:
+    """Person-box AP of a torch detector (``model(x) -> boxes, scores``, NMS outside) on a
+    ``PersonBoxDataset``: top-left letterbox, greedy NMS, boxes mapped back to the image.
+
+    The ground truth is the dataset's own boxes (areas are box areas, unlike COCO's
+    segment areas, so APs/APm/APl split slightly differently from ``evaluate_detector``).
+    """
+    import torch
+
+    from poselive.geometry import input_to_image_boxes, letterbox, nms
+    from trainer.data.datasets import load_image_and_boxes
+    from trainer.data.transforms import normalize_image
+
+    size = tuple(int(v) for v in spec["input_size"])
+    mean, std = spec.get("mean", (123.675, 116.28, 103.53)), spec.get("std", (58.395, 57.12, 57.375))
+    results, pixel_boxes = [], {}
+    was_training = model.training
+    model.eval()
+    with torch.no_grad():
+        for i in range(len(dataset)):
+            s = load_image_and_boxes(dict(dataset.items[i]))
+            pixel_boxes[i] = s["boxes"]
+            img, ratio, offset = letterbox(s["image"], size, int(spec.get("pad_value", 114)))
+            x = torch.from_numpy(normalize_image(img, mean, std, spec.get("channel_order", "rgb"))[None]).to(device)
+            boxes, scores = model(x)
+            boxes, scores = boxes[0].float().cpu().numpy(), scores[0].float().cpu().numpy()
+            keep = scores >= score_threshold
+            boxes, scores = boxes[keep], scores[keep]
+            keep = nms(boxes, scores, iou_threshold)[:max_dets]
+            h, w = s["image"].shape[:2]
+            out = input_to_image_boxes(boxes[keep], ratio, offset, (w, h))
+            for b, sc in zip(out, scores[keep]):
+                results.append({"image_id": i, "category_id": 1, "score": float(sc),
+                                "bbox": [float(b[0]), float(b[1]), float(b[2] - b[0]), float(b[3] - b[1])]})
+    model.train(was_training)
+    return box_ap(dataset.to_coco(pixel_boxes), results, cat_ids=[1])

@@ -117,16 +117,45 @@ def build_pose_dataset(dcfg: dict, kset_name: str, mode: str) -> CocoKeypointDat
     return load_known_format(fmt, dcfg["ann"], dcfg["images"], keypoint_set=kset_name, **kw)
 
 
+def build_box_dataset(dcfg: dict):
+    """A person-box dataset from a config's data section: COCO json (``ann``, ``images``)
+    or YOLO labels (``format: yolo``, ``images``, ``labels``)."""
+    from trainer.data.datasets import PersonBoxDataset
+
+    fmt = (dcfg or {}).get("format", "coco")
+    if fmt == "yolo":
+        if not dcfg.get("images") or not dcfg.get("labels"):
+            raise ConfigError("YOLO box data needs 'images' and 'labels' folders")
+        return PersonBoxDataset.from_yolo(dcfg["images"], dcfg["labels"])
+    if fmt == "coco":
+        if not dcfg.get("ann") or not dcfg.get("images"):
+            raise ConfigError("COCO box data needs 'ann' and 'images'")
+        return PersonBoxDataset.from_coco(dcfg["ann"], dcfg["images"])
+    raise ConfigError(f"unknown box data format '{fmt}'; use coco or yolo")
+
+
+class _TrainForward(torch.nn.Module):
+    """Calls ``forward_train`` as this module's forward (for DDP)."""
+
+    def __init__(self, model: "torch.nn.Module") -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, x):
+        return self.model.forward_train(x)
+
+
 class Trainer:
-    """Trains a pose model as described by a config dict (see ``trainer.config.DEFAULTS``).
+    """Trains a pose model or a person detector as described by a config dict (see ``trainer.config.DEFAULTS``).
 
     ``model`` and ``spec`` may be given directly (tests, notebooks); otherwise they come
     from the config's ``model`` section through ``poselive.models``.
     """
 
     def __init__(self, cfg: dict, model: "torch.nn.Module | None" = None, spec: dict | None = None) -> None:
-        if cfg.get("task", "pose") != "pose":
-            raise ConfigError(f"task '{cfg.get('task')}' is not trained by this loop; only 'pose' is")
+        self.task = cfg.get("task", "pose")
+        if self.task not in ("pose", "detector"):
+            raise ConfigError(f"task must be 'pose' or 'detector', not '{self.task}'")
         self.cfg = cfg
         self.device = resolve_device(cfg.get("device", "auto"))
         if cfg.get("threads"):
@@ -138,24 +167,34 @@ class Trainer:
         if spec is None:
             raise ConfigError("a model given directly needs its spec too")
         self.spec = dict(spec)
-        self.kset = get_keypoint_set(self.spec.get("keypoint_set", "coco17"))
+        if self.spec.get("task", self.task) != self.task:
+            raise ConfigError(f"the config's task is '{self.task}' but the model is a {self.spec.get('task')} model")
+        self.kset = get_keypoint_set(self.spec.get("keypoint_set", "coco17")) if self.task == "pose" else None
         self.work_dir = Path(cfg["work_dir"])
         if self.dist.is_main:
             self.work_dir.mkdir(parents=True, exist_ok=True)
 
         data = cfg["data"]
-        train_raw = build_pose_dataset(data["train"], self.kset.name, "train")
-        if len(train_raw) == 0:
-            raise ConfigError("the training set has no person with labelled keypoints")
-        pipeline = build_pose_pipeline(self.spec, self.kset, cfg["augment"], train=True,
-                                       cache_images=bool(data.get("cache_images")))
+        collate = None
+        if self.task == "pose":
+            train_raw = build_pose_dataset(data["train"], self.kset.name, "train")
+            if len(train_raw) == 0:
+                raise ConfigError("the training set has no person with labelled keypoints")
+            pipeline = build_pose_pipeline(self.spec, self.kset, cfg["augment"], train=True,
+                                           cache_images=bool(data.get("cache_images")))
+        else:
+            from trainer.data.det_transforms import build_detector_pipeline, collate_detection
+
+            train_raw = build_box_dataset(data["train"])
+            pipeline = build_detector_pipeline(self.spec, train_raw, cfg["augment"], train=True)
+            collate = collate_detection
         self.train_set = SeededDataset(train_raw, pipeline, seed=int(cfg["seed"]))
         sched = cfg["schedule"]
         self.sampler = GlobalBatchSampler(len(train_raw), int(sched["batch_size"]), self.dist, seed=int(cfg["seed"]),
                                           max_batches=sched.get("max_iters_per_epoch"))
         workers = int(data.get("workers", 0))
         self.loader = torch.utils.data.DataLoader(
-            self.train_set, batch_sampler=self.sampler, num_workers=workers,
+            self.train_set, batch_sampler=self.sampler, num_workers=workers, collate_fn=collate,
             pin_memory=self.device.type == "cuda", persistent_workers=workers > 0)
         self.iters_per_epoch = len(self.sampler)
         if self.iters_per_epoch == 0:
@@ -169,11 +208,14 @@ class Trainer:
             # BatchNorm statistics differ per process; SyncBN computes them over the global batch.
             model = torch.nn.SyncBatchNorm.convert_sync_batchnorm(model)
         self.model = model
-        self.ddp = (torch.nn.parallel.DistributedDataParallel(model, device_ids=[self.device.index] if self.device.type == "cuda" else None)
-                    if self.dist.enabled else model)
+        # Detectors train through forward_train (raw outputs for the loss); wrapping that call
+        # in a module lets DDP see it as the forward pass and synchronise gradients.
+        net = _TrainForward(model) if hasattr(model, "forward_train") else model
+        self.ddp = (torch.nn.parallel.DistributedDataParallel(net, device_ids=[self.device.index] if self.device.type == "cuda" else None)
+                    if self.dist.enabled else net)
         self.optimizer = build_optimizer(model, cfg["optim"])
         self.base_lrs = [g["lr"] for g in self.optimizer.param_groups]
-        self.loss_fn = build_loss(cfg.get("loss"), self.spec)
+        self.loss_fn = build_loss(cfg.get("loss"), self.spec) if self.task == "pose" else None
         ema_cfg = cfg.get("ema") or {}
         self.ema = ModelEMA(model, float(ema_cfg.get("decay", 0.9998))) if ema_cfg.get("enabled", True) else None
         self.amp = self._amp_mode(cfg.get("amp", "auto"))
@@ -264,11 +306,17 @@ class Trainer:
 
     def _step(self, batch: dict) -> tuple[float, float]:
         x = batch["inputs"].to(self.device, non_blocking=True)
-        targets = {k: v.to(self.device, non_blocking=True) for k, v in batch["targets"].items()}
-        weights = batch["weights"].to(self.device, non_blocking=True)
-        with self._autocast():
-            out = model_outputs(self.ddp(x), list(self.spec.get("outputs") or ["simcc_x", "simcc_y"]))
-        loss = self.loss_fn(out, targets, weights)
+        if self.task == "detector":
+            boxes = [b.to(self.device) for b in batch["boxes"]]
+            with self._autocast():
+                out = self.ddp(x)
+            loss = self.model.loss({k: v.float() for k, v in out.items()}, boxes)["loss"]
+        else:
+            targets = {k: v.to(self.device, non_blocking=True) for k, v in batch["targets"].items()}
+            weights = batch["weights"].to(self.device, non_blocking=True)
+            with self._autocast():
+                out = model_outputs(self.ddp(x), list(self.spec.get("outputs") or ["simcc_x", "simcc_y"]))
+            loss = self.loss_fn(out, targets, weights)
         if not torch.isfinite(loss):
             raise PoseliveError(f"the loss became {loss.item()} at iteration {self.iter}; lower optim.lr "
                                 "or raise optim.warmup_iters")
@@ -293,6 +341,10 @@ class Trainer:
         from trainer.evaluate import evaluate_estimator
 
         net = self.ema.module if self.ema else self.model
+        if self.task == "detector":
+            from trainer.evaluate import evaluate_detector_model
+
+            return evaluate_detector_model(net, self.spec, build_box_dataset(vcfg), self.device)
         predictor = TorchPosePredictor(net, self.spec, self.device)
         metrics, _ = evaluate_estimator(predictor, vcfg["ann"], vcfg["images"], self.kset,
                                         det_results=vcfg.get("det_results"),
@@ -300,12 +352,14 @@ class Trainer:
                                         score_threshold=self.cfg["eval"].get("score_threshold"))
         return metrics
 
-    def fit(self) -> dict[str, Any]:
-        """Train until ``schedule.epochs``; returns a summary (best AP, paths, last metrics)."""
+    def fit(self, stop_after: int | None = None) -> dict[str, Any]:
+        """Train until ``schedule.epochs`` (or for at most ``stop_after`` more epochs, as if
+        interrupted); returns a summary (best AP, paths, last metrics)."""
         sched = self.cfg["schedule"]
         show = self.dist.is_main and self.cfg["log"].get("progress", True)
         self._open_tensorboard()
-        while self.epoch < self.epochs:
+        last = self.epochs if stop_after is None else min(self.epochs, self.epoch + int(stop_after))
+        while self.epoch < last:
             epoch = self.epoch
             self.sampler.set_epoch(epoch)
             self.ddp.train()
@@ -339,7 +393,8 @@ class Trainer:
                       and (self.epoch % int(sched["val_interval"]) == 0 or self.epoch == self.epochs))
             metrics = self.validate() if (do_val and self.dist.is_main) else {}
             metrics = broadcast_object(metrics, self.dist)
-            row.update({k: metrics.get(k) for k in ("AP", "AP50", "AP75", "AR")})
+            row.update({k: metrics.get(k) for k in ("AP", "AP50", "AP75")})
+            row["AR"] = metrics.get("AR", metrics.get("AR100"))  # box metrics name it AR100
             improved = bool(metrics) and metrics["AP"] > self.best_ap
             if improved:
                 self.best_ap, self.best_epoch = float(metrics["AP"]), self.epoch

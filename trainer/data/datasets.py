@@ -232,6 +232,22 @@ class PersonBoxDataset:
     def __len__(self) -> int:
         return len(self.items)
 
+    def to_coco(self, boxes_by_index: dict[int, np.ndarray] | None = None) -> dict:
+        """The person boxes as a COCO ground-truth dict (for box AP); crowd regions are
+        kept as ``iscrowd`` boxes. YOLO boxes need ``boxes_by_index`` (pixel boxes, known
+        once the images were read)."""
+        images, anns = [], []
+        for i, it in enumerate(self.items):
+            boxes = it["boxes"] if it["boxes"] is not None else (boxes_by_index or {}).get(i)
+            if boxes is None:
+                raise ConfigError("pixel boxes of YOLO labels are known only after reading the images")
+            images.append({"id": i, "file_name": Path(it["image_path"]).name})
+            for b, crowd in [(b, 0) for b in boxes] + [(b, 1) for b in it.get("ignore", [])]:
+                w, h = float(b[2] - b[0]), float(b[3] - b[1])
+                anns.append({"id": len(anns) + 1, "image_id": i, "category_id": 1, "iscrowd": crowd,
+                             "bbox": [float(b[0]), float(b[1]), w, h], "area": w * h})
+        return {"images": images, "annotations": anns, "categories": [{"id": 1, "name": "person"}]}
+
     def __getitem__(self, i: int) -> dict:
         s = dict(self.items[i])
         if s["boxes"] is not None:
