@@ -18,6 +18,7 @@ from poselive import geometry
 from poselive.codecs import build_codec
 from poselive.errors import ConfigError, ModelError
 from poselive.keypoints import KeypointSet
+from trainer.data.transforms import uses_udp
 
 EstimateFn = Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
 
@@ -46,7 +47,7 @@ class TorchPosePredictor:
         self.codec = build_codec(spec["codec"])
         self.names = list(spec.get("outputs") or ["simcc_x", "simcc_y"])
         self.padding = float(spec.get("box_padding", 1.25))
-        self.udp = spec["codec"].get("type") == "udp_heatmap"
+        self.udp = uses_udp(spec)
         self.mean = np.asarray(spec.get("mean", (123.675, 116.28, 103.53)), np.float32)
         self.std = np.asarray(spec.get("std", (58.395, 57.12, 57.375)), np.float32)
         self.rgb = spec.get("channel_order", "rgb") == "rgb"

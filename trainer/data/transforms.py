@@ -326,13 +326,20 @@ class PackPoseInputs:
         return out
 
 
+def uses_udp(spec: dict) -> bool:
+    """Whether the spec's crops use unbiased data processing; the same rule as the
+    pipeline's adapters (``poselive.stages.adapters.base.uses_udp``), checked by a test."""
+    codec = spec.get("codec") or {}
+    return bool(spec.get("udp") or codec.get("use_udp") or codec.get("type") in ("udp", "udp_heatmap"))
+
+
 def build_pose_pipeline(spec: dict, kset: KeypointSet, aug: dict | None = None, train: bool = True,
                         cache_images: bool = False) -> Compose:
     """The standard top-down pipeline for a pose model spec; ``aug`` sets probabilities
     and ranges (keys: flip, half_body, shift, scale, rotate, color, blur, dropout)."""
     aug = dict(aug or {})
     input_size = tuple(spec["input_size"])
-    udp = bool(spec.get("codec", {}).get("use_udp", False)) or spec.get("codec", {}).get("type") == "udp_heatmap"
+    udp = uses_udp(spec)
     steps: list[Transform] = [LoadImage(cache=cache_images), GetBBoxCenterScale(spec.get("box_padding", 1.25))]
     if train:
         if aug.get("half_body", 0.0) > 0:
