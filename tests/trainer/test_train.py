@@ -97,3 +97,17 @@ def test_config_files_and_overrides(tmp_path):
     j.write_text(json.dumps({"sead": 5}))
     with pytest.raises(ConfigError, match="unknown config keys: sead"):
         load_config(j)
+
+
+def test_bf16_autocast_on_cpu_trains(mini_subset, tmp_path):
+    cfg = tiny_config(mini_subset, tmp_path, amp="bf16",
+                      schedule={"epochs": 1, "max_iters_per_epoch": 2, "val_interval": 0, "ckpt_interval": 0})
+    tr = Trainer(load_config(cfg), model=_model(), spec=tiny_spec((32, 48)))
+    before = {k: v.clone() for k, v in tr.model.state_dict().items()}
+    tr.fit()
+    assert tr.amp == "bf16" and np.isfinite(tr.history[0]["loss"])
+    assert any(not torch.equal(before[k], v) for k, v in tr.model.state_dict().items())
+    from poselive.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="fp16 mixed precision needs CUDA"):
+        Trainer(load_config(tiny_config(mini_subset, tmp_path / "x", amp="fp16")), model=_model(), spec=tiny_spec((32, 48)))
