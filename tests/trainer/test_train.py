@@ -111,3 +111,19 @@ def test_bf16_autocast_on_cpu_trains(mini_subset, tmp_path):
 
     with pytest.raises(ConfigError, match="fp16 mixed precision needs CUDA"):
         Trainer(load_config(tiny_config(mini_subset, tmp_path / "x", amp="fp16")), model=_model(), spec=tiny_spec((32, 48)))
+
+
+def test_overfit_config_file_smoke(mini_subset, tmp_path, shared, monkeypatch):
+    """The shipped overfit config with the real RTMPose-t, cut to two iterations."""
+    pytest.importorskip("poselive.models")
+    from pathlib import Path
+
+    monkeypatch.setenv("POSELIVE_SHARED", str(shared))
+    config = Path(__file__).resolve().parents[2] / "configs/overfit-coco-mini.yaml"
+    summary = train_from_config(config, overrides={
+        "work_dir": str(tmp_path), "schedule.epochs": 1, "schedule.max_iters_per_epoch": 2,
+        "data.val.ann": mini_subset["ann"], "schedule.val_interval": 1})
+    assert summary["iterations"] == 2 and summary["best_epoch"] == 1
+    ckpt = read_training_checkpoint(tmp_path / "best.pth")
+    assert ckpt["spec"]["name"] == "poselive-pose-t" and ckpt["spec"]["input_size"] == [96, 128]
+    assert ckpt["spec"]["provenance"]["train_persons"] > 50  # the whole train2017, not the subset
