@@ -17,6 +17,11 @@ from poselive.types import FramePacket
 log = logging.getLogger("poselive.graph")
 
 _POLL_S = 0.02  # supervisor / run() poll period: bounds reaction time to stop and signals
+# run()/wait() stop waiting for the supervisor this long after stop_timeout has elapsed
+# since the first stop request (a last resort: the supervisor normally finishes by then)
+_MARGIN_S = 1.0
+# how long shutdown waits for the last-resort close() of nodes whose threads are stuck
+_CLOSE_GRACE_S = 0.2
 
 
 class _Once:
@@ -102,6 +107,7 @@ class Graph:
         self._supervisor: threading.Thread | None = None
         self._stuck: list[str] = []
         self._max_frames: int | None = None
+        self._finalizing = False  # guarded by _lock: shutdown is completed exactly once
 
     # ------------------------------------------------------------------ configuration
     def _resolve_policies(
@@ -150,16 +156,27 @@ class Graph:
             self._started = True
         self._max_frames = max_frames
         self._t0 = time.perf_counter()
-        self._threads = [
+        threads = [
             threading.Thread(target=self._source_loop, name=f"graph:{self.source_name}", daemon=True)
         ] + [
             threading.Thread(target=self._stage_loop, args=(i,), name=f"graph:{n}", daemon=True)
             for i, n in enumerate(self.names)
         ]
-        for t in self._threads:
-            t.start()
-        self._supervisor = threading.Thread(target=self._supervise, name="graph:supervisor", daemon=True)
-        self._supervisor.start()
+        try:
+            for t in threads:
+                t.start()
+                self._threads.append(t)  # only started threads: the supervisor joins these
+            self._supervisor = threading.Thread(
+                target=self._supervise, name="graph:supervisor", daemon=True
+            )
+            self._supervisor.start()
+        except BaseException:
+            # e.g. "can't start new thread": release what did start, then report
+            self._abort()
+            self._request_stop(force=True)
+            self._supervisor = None
+            self._finalize(time.perf_counter() + self.stop_timeout)
+            raise
 
     def stop(self, force: bool = False) -> None:
         """Ask the graph to stop (non-blocking, any thread, signal-safe).
@@ -187,10 +204,12 @@ class Graph:
         """
         if not self._started:
             raise ConfigError("the graph has not been started; call start() or run()")
-        if not self._finished.wait(timeout):
+        if not self._wait_finished(timeout):
             return self.stats()
-        if self._supervisor is not None:
-            self._supervisor.join()
+        sup = self._supervisor
+        if sup is not None and sup.name not in self._stuck:
+            # it sets _finished as its last act, so this is short; bounded all the same
+            sup.join(_MARGIN_S)
         if self._error is not None:
             name, exc = self._error
             raise StageError(name, exc) from exc
@@ -203,24 +222,30 @@ class Graph:
         ``handle_signals`` and called on the main thread) stop the graph and ``run``
         returns normally with ``stats.interrupted = True``; a second signal discards
         in-flight packets at once, and a third gets the previous handler back.
-        Raises StageError when a stage (or the source) raised.
+        Raises StageError when a stage (or the source) raised. Once a stop is requested
+        (stop(), a signal, an error) it returns within ``stop_timeout`` (plus a margin of
+        about a second as a last resort), naming threads that did not end in
+        ``stats.stuck_threads``.
         """
-        self.start(max_frames)
+        already_started = self._started
         previous: dict[int, object] = {}
-        if handle_signals and threading.current_thread() is threading.main_thread():
-            for sig in (signal.SIGINT, signal.SIGTERM):
-                try:
-                    previous[sig] = signal.signal(sig, self._on_signal)
-                except (ValueError, OSError):  # pragma: no cover - exotic platforms
-                    pass
         self._previous_handlers = previous
         try:
-            while not self._finished.wait(_POLL_S):
-                pass
+            # handlers first: a signal between start() and their installation would
+            # otherwise raise KeyboardInterrupt here with the graph left running
+            if handle_signals and threading.current_thread() is threading.main_thread():
+                for sig in (signal.SIGINT, signal.SIGTERM):
+                    try:
+                        previous[sig] = signal.signal(sig, self._on_signal)
+                    except (ValueError, OSError):  # pragma: no cover - exotic platforms
+                        pass
+            self.start(max_frames)
+            self._wait_finished(None)
         except BaseException:
             # e.g. KeyboardInterrupt with handle_signals=False: still shut down cleanly
-            self.stop(force=True)
-            self._finished.wait(self.stop_timeout + 1.0)
+            if self._started and not already_started:
+                self.stop(force=True)
+                self._wait_finished(self.stop_timeout + _MARGIN_S)
             raise
         finally:
             self._restore_signals()
@@ -280,6 +305,48 @@ class Graph:
         )
 
     # ------------------------------------------------------------------ internals
+    def _stop_deadline(self) -> float | None:
+        """perf_counter by which shutdown must be complete (None: no stop requested)."""
+        stop_at = self._stop_at
+        if stop_at is None:
+            return None
+        # a stop() before start() counts from the start
+        return max(stop_at, self._t0) + self.stop_timeout
+
+    def _wait_finished(self, timeout: float | None) -> bool:
+        """Wait for the end of shutdown; False when ``timeout`` elapsed first.
+
+        Never waits unboundedly on the supervisor: once a stop was requested (stop(), a
+        signal or an error), shutdown is taken over here ``_MARGIN_S`` after
+        ``stop_timeout``, and likewise at once if the supervisor thread has died.
+        """
+        end = None if timeout is None else time.perf_counter() + max(0.0, timeout)
+        while True:
+            step = _POLL_S
+            if end is not None:
+                step = min(step, max(0.0, end - time.perf_counter()))
+            if self._finished.wait(step):
+                return True
+            now = time.perf_counter()
+            deadline = self._stop_deadline()
+            sup = self._supervisor
+            sup_dead = sup is None or not sup.is_alive()
+            if sup_dead or (deadline is not None and now >= deadline + _MARGIN_S):
+                if self._finished.is_set():  # finished between the wait and the checks
+                    return True
+                log.error(
+                    "graph shutdown did not complete %s; finishing it from %s",
+                    "(the supervisor thread is gone)" if sup_dead
+                    else f"within stop_timeout={self.stop_timeout:.1f}s + {_MARGIN_S:.1f}s",
+                    threading.current_thread().name,
+                )
+                self._abort()
+                self._request_stop(force=True)
+                self._finalize(now, take_over=True)
+                return True
+            if end is not None and now >= end:
+                return False
+
     def _on_signal(self, signum: int, frame: object) -> None:
         if self._interrupted:
             # second signal: stop draining; a third goes to the previous handler
@@ -417,16 +484,33 @@ class Graph:
             self._wake.set()
 
     def _supervise(self) -> None:
-        """Turns stop requests into source close / drain / abort within stop_timeout."""
+        """Runs the shutdown policy and always marks the graph finished, even if it fails."""
+        give_up_at: float | None = None
+        try:
+            give_up_at = self._supervise_loop()
+        except BaseException as exc:  # noqa: BLE001 - a dead supervisor would hang run()
+            self._fail("graph:supervisor", exc)
+            give_up_at = self._stop_deadline()
+        finally:
+            self._finalize(give_up_at)
+
+    def _supervise_loop(self) -> float | None:
+        """Turns stop requests into source close / drain / abort within stop_timeout.
+
+        Returns the deadline for joining the threads (None: they had all ended by
+        themselves before any stop request was seen).
+        """
         source_closed = False
         give_up_at: float | None = None
         while any(t.is_alive() for t in self._threads):
             self._wake.wait(_POLL_S)
             self._wake.clear()
-            if self._stop_at is None:
+            stop_at = self._stop_at
+            if stop_at is None:
                 continue
             if give_up_at is None:
-                give_up_at = self._stop_at + self.stop_timeout
+                give_up_at = self._stop_deadline()
+                assert give_up_at is not None
             if not source_closed:
                 source_closed = True
                 # in its own thread: a source's close() may block (a camera driver), and
@@ -434,26 +518,72 @@ class Graph:
                 closer = threading.Thread(
                     target=self._close_source, name=f"graph:close:{self.source_name}", daemon=True
                 )
-                self._threads.append(closer)
                 closer.start()
+                self._threads.append(closer)
             now = time.perf_counter()
-            drain_until = self._stop_at + (0.0 if self._force else self.stop_timeout / 2)
+            drain_until = max(stop_at, self._t0) + (0.0 if self._force else self.stop_timeout / 2)
             if not self._aborted and now >= drain_until:
                 self._abort()
             if now >= give_up_at:
                 break
-        for t in self._threads:
-            t.join(None if give_up_at is None else max(0.0, give_up_at - time.perf_counter()))
-        self._stuck = [t.name for t in self._threads if t.is_alive()]
-        if self._stuck:
-            log.warning(
-                "graph threads still running after stop_timeout=%.1fs: %s; closing their "
-                "stages anyway (they are daemon threads and end with the process)",
-                self.stop_timeout,
-                self._stuck,
-            )
-            self._close_source()
-            for i in range(len(self.stages)):
-                self._close_stage(i)
-        self._t_end = time.perf_counter()
-        self._finished.set()
+        return give_up_at
+
+    def _alive_threads(self) -> list[str]:
+        """Names of the runtime's threads (nodes, closers, supervisor) still running."""
+        alive = [t.name for t in self._threads if t.is_alive()]
+        sup = self._supervisor
+        if sup is not None and sup is not threading.current_thread() and sup.is_alive():
+            alive.append(sup.name)
+        return alive
+
+    def _finalize(self, join_until: float | None, take_over: bool = False) -> None:
+        """Join the node threads until ``join_until``, close what is left, mark finished.
+
+        Runs once, from the supervisor or (``take_over``, a last resort) from run()/wait().
+        Every wait in here is bounded, so the graph is always marked finished; a take-over
+        that finds the supervisor still finalising, late, marks it finished at once.
+        """
+        with self._lock:
+            already = self._finalizing
+            self._finalizing = True
+        if already:
+            if take_over and not self._finished.is_set():
+                with self._lock:
+                    self._stuck = self._alive_threads()
+                    self._t_end = time.perf_counter()
+                    self._finished.set()
+            return
+        stuck: list[str] = []
+        try:
+            until = time.perf_counter() if join_until is None else join_until
+            for t in list(self._threads):
+                t.join(max(0.0, until - time.perf_counter()))
+            stuck = self._alive_threads()
+            if stuck:
+                log.warning(
+                    "graph threads still running after stop_timeout=%.1fs: %s; closing their "
+                    "stages anyway (they are daemon threads and end with the process)",
+                    self.stop_timeout,
+                    stuck,
+                )
+                # in a thread of its own: close() of a node whose thread is stuck may block
+                # too, and must not keep the graph from finishing
+                closer = threading.Thread(
+                    target=self._close_everything, name="graph:close:stuck", daemon=True
+                )
+                closer.start()
+                closer.join(_CLOSE_GRACE_S)
+                if closer.is_alive():
+                    stuck.append(closer.name)
+        finally:
+            with self._lock:
+                if not self._finished.is_set():  # else a take-over already reported
+                    self._stuck = stuck
+                    self._t_end = time.perf_counter()
+                    self._finished.set()
+
+    def _close_everything(self) -> None:
+        """Close the source and every stage that is not closed yet (each at most once)."""
+        self._close_source()
+        for i in range(len(self.stages)):
+            self._close_stage(i)

@@ -71,7 +71,10 @@ class SleepStage:
     """A stage that sleeps ``seconds`` per packet and remembers what it saw.
 
     ``seen`` lists packet indices in arrival order; ``close_calls`` counts close();
-    ``fail_at`` raises RuntimeError when the packet with that index arrives.
+    ``fail_at`` raises RuntimeError on the first packet whose index is ``fail_at`` or
+    more (a ``latest`` edge may drop frame ``fail_at`` itself: an exact match would then
+    never fire, and a graph on an endless live source would run forever); ``failed_at``
+    is the index it raised on.
     """
 
     def __init__(self, name: str, seconds: float = 0.0, fail_at: int | None = None) -> None:
@@ -80,10 +83,12 @@ class SleepStage:
         self.fail_at = fail_at
         self.seen: list[int] = []
         self.close_calls = 0
+        self.failed_at: int | None = None
 
     def __call__(self, packet: FramePacket) -> FramePacket:
         """Sleep, then mark the packet as seen by this stage."""
-        if self.fail_at is not None and packet.index == self.fail_at:
+        if self.fail_at is not None and packet.index >= self.fail_at:
+            self.failed_at = packet.index
             raise RuntimeError(f"{self.name} failed on purpose at frame {packet.index}")
         if self.seconds > 0:
             time.sleep(self.seconds)
