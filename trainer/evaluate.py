@@ -14,7 +14,7 @@ import cv2
 import numpy as np
 
 from poselive.errors import ConfigError
-from poselive.evaluation import box_ap, keypoint_ap
+from poselive.evaluation import box_ap, keypoint_ap, oks_nms
 from poselive.keypoints import KeypointSet, get_keypoint_set
 from trainer.data.datasets import CocoKeypointDataset
 from trainer.predict import EstimateFn, instance_score, open_pose_predictor, with_flip_test
@@ -32,6 +32,13 @@ def predict_dataset(estimate: EstimateFn, dataset: CocoKeypointDataset, score_th
                     progress: bool = False) -> list[dict]:
     """COCO keypoint results for every sample box of an eval-mode dataset, image by image
     (all persons of an image in one ``estimate`` call)."""
+    return _predict(estimate, dataset, score_threshold, progress)[0]
+
+
+def _predict(estimate: EstimateFn, dataset: CocoKeypointDataset, score_threshold: float | None,
+             progress: bool) -> tuple[list[dict], list[float]]:
+    """Results and, for each, the area of the box it was estimated in."""
+    areas: list[float] = []
     by_image: dict[str, list[dict]] = defaultdict(list)
     for s in dataset.samples:
         by_image[s["image_path"]].append(s)
@@ -46,21 +53,41 @@ def predict_dataset(estimate: EstimateFn, dataset: CocoKeypointDataset, score_th
             kp = np.concatenate([k, sc[:, None]], 1).astype(np.float64)
             results.append({"image_id": s["image_id"], "category_id": 1, "keypoints": kp.ravel().tolist(),
                             "score": instance_score(s["bbox_score"], sc, score_threshold)})
-    return results
+            areas.append(float((s["bbox"][2] - s["bbox"][0]) * (s["bbox"][3] - s["bbox"][1])))
+    return results, areas
 
 
 def evaluate_estimator(estimate: EstimateFn, ann: str | Path | dict, images: str | Path,
                        keypoint_set: str | KeypointSet = "coco17", det_results: Any = None,
                        flip_test: bool = False, layout: str = "coco", score_threshold: float | None = None,
-                       progress: bool = False) -> tuple[dict[str, float], list[dict]]:
-    """AP/AR of any ``estimate(image, boxes)`` function, and the COCO results it gave."""
+                       progress: bool = False, oks_nms_threshold: float | None = 0.9) -> tuple[dict[str, float], list[dict]]:
+    """AP/AR of any ``estimate(image, boxes)`` function, and the COCO results it gave.
+
+    With detection boxes, duplicate poses of one person are suppressed by OKS-NMS
+    (``oks_nms_threshold``; None turns it off); ground-truth boxes need none.
+    """
     kset = get_keypoint_set(keypoint_set) if isinstance(keypoint_set, str) else keypoint_set
     ds = CocoKeypointDataset(ann, images, kset, mode="eval", layout=layout, det_results=det_results)
     fn = with_flip_test(estimate, kset) if flip_test else estimate
-    results = predict_dataset(fn, ds, score_threshold, progress)
+    results, areas = _predict(fn, ds, score_threshold, progress)
+    if det_results is not None and oks_nms_threshold:
+        results = _oks_nms_per_image(results, areas, kset.sigmas_array(), oks_nms_threshold)
     if layout != "coco":
         raise ConfigError("OKS AP is computed on the 'keypoints' field; use layout 'coco' for evaluation")
     return keypoint_ap(ds.coco, results, kset.sigmas_array()), results
+
+
+def _oks_nms_per_image(results: list[dict], areas: list[float], sigmas: np.ndarray, threshold: float) -> list[dict]:
+    """Keep, per image, the poses that survive OKS-NMS (areas from the detection boxes)."""
+    by_image: dict = defaultdict(list)
+    for i, r in enumerate(results):
+        by_image[r["image_id"]].append(i)
+    keep_all = []
+    for idx in by_image.values():
+        kp = np.array([results[i]["keypoints"] for i in idx]).reshape(len(idx), -1, 3)[..., :2]
+        keep = oks_nms(kp, [results[i]["score"] for i in idx], [areas[i] for i in idx], sigmas, threshold)
+        keep_all.extend(idx[k] for k in keep)
+    return [results[i] for i in sorted(keep_all)]
 
 
 def evaluate(model_path: str | Path, ann: str | Path, images: str | Path, det_results: str | Path | None = None,

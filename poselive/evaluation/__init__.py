@@ -4,7 +4,7 @@ COCO keypoint AP/AR from OKS and person-box AP (``coco``), and distance metrics 
 keypoint sets: PCK, AUC, EPE, NME (``keypoint_metrics``).
 """
 
-from poselive.evaluation.coco import box_ap, coco_evaluate, keypoint_ap
+from poselive.evaluation.coco import box_ap, coco_evaluate, keypoint_ap, oks_nms
 from poselive.evaluation.keypoint_metrics import auc, epe, nme, pck_accuracy
 
-__all__ = ["coco_evaluate", "keypoint_ap", "box_ap", "pck_accuracy", "auc", "epe", "nme"]
+__all__ = ["coco_evaluate", "keypoint_ap", "box_ap", "oks_nms", "pck_accuracy", "auc", "epe", "nme"]

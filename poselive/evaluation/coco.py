@@ -273,3 +273,28 @@ def keypoint_ap(gt: Any, results: Any, sigmas: Iterable[float]) -> dict[str, flo
 def box_ap(gt: Any, results: Any, cat_ids: Iterable[int] | None = (1,)) -> dict[str, float]:
     """COCO box AP/AR; by default for the person category (id 1) only."""
     return coco_evaluate(gt, results, "bbox", cat_ids=cat_ids)
+
+
+def oks_nms(keypoints: np.ndarray, scores: np.ndarray, areas: np.ndarray, sigmas: Iterable[float],
+            threshold: float = 0.9) -> np.ndarray:
+    """Greedy non-maximum suppression of poses by OKS; indices kept, best first.
+
+    ``keypoints`` [N,K,2], ``scores`` [N] (person scores), ``areas`` [N] (e.g. box areas).
+    Duplicate detections of one person give near-identical poses; keeping only the best
+    avoids counting them as false positives (MMPose does this for detection-based AP).
+    """
+    kp = np.asarray(keypoints, np.float64)
+    var = (np.asarray(list(sigmas), np.float64) * 2) ** 2
+    order = np.argsort(-np.asarray(scores, np.float64), kind="mergesort")
+    keep: list[int] = []
+    for i in order:
+        ok = True
+        for j in keep:
+            d2 = ((kp[i] - kp[j]) ** 2).sum(-1)
+            area = (float(areas[i]) + float(areas[j])) / 2 + np.spacing(1)
+            if np.exp(-d2 / var / area / 2).mean() > threshold:
+                ok = False
+                break
+        if ok:
+            keep.append(int(i))
+    return np.asarray(keep, np.int64)

@@ -115,3 +115,13 @@ def test_box_ap_matches_pycocotools(shared):
     ours = box_ap(gt, res)
     _check(ours, _pycoco(gt_path, res, "bbox", cat_ids=[1]), BOX_NAMES)
     assert 0.1 < ours["AP"] < 0.95
+
+
+def test_oks_nms_drops_duplicate_poses_only():
+    from poselive.evaluation import oks_nms
+
+    rng = np.random.default_rng(0)
+    a = rng.uniform(100, 300, (17, 2))
+    poses = np.stack([a, a + 0.5, a + 150.0])  # a near-duplicate of the first, and someone else
+    keep = oks_nms(poses, [0.8, 0.9, 0.5], [200.0 * 200.0] * 3, get_keypoint_set("coco17").sigmas)
+    assert keep.tolist() == [1, 2]  # the better-scored duplicate survives, the other person too

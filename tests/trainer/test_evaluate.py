@@ -94,3 +94,27 @@ def test_distance_metrics_on_known_errors():
     a = auc(pred, gt, mask, norm_factor=10.0, num_thresholds=20)
     assert 0.0 < a < 1.0
     assert auc(gt, gt, mask, 10.0) == pytest.approx(0.95)  # perfect except the zero threshold
+
+
+def test_detection_boxes_with_oks_nms(shared, teachers, tmp_path):
+    """Duplicate detections of a person are suppressed, so they cost no precision."""
+    ann = _subset(shared, tmp_path, 4)
+    coco = json.loads(ann.read_text())
+    dets = []
+    for a in coco["annotations"]:
+        if a["iscrowd"]:
+            continue
+        x, y, w, h = a["bbox"]
+        dets.append({"image_id": a["image_id"], "category_id": 1, "bbox": [x, y, w, h], "score": 0.9})
+        dets.append({"image_id": a["image_id"], "category_id": 1, "bbox": [x + 1, y + 1, w, h], "score": 0.8})
+    det_path = tmp_path / "dets.json"
+    det_path.write_text(json.dumps(dets))
+    from trainer.evaluate import evaluate_estimator
+    from trainer.predict import open_pose_predictor
+
+    est, _ = open_pose_predictor(teachers / "movenet-lightning.onnx")
+    images = shared / "data/coco-mini/val2017"
+    m_nms, r_nms = evaluate_estimator(est, ann, images, det_results=det_path)
+    m_raw, r_raw = evaluate_estimator(est, ann, images, det_results=det_path, oks_nms_threshold=None)
+    assert len(r_raw) == len(dets) and len(dets) // 2 <= len(r_nms) < len(dets)
+    assert m_nms["AP"] >= m_raw["AP"]
