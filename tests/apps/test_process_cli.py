@@ -149,7 +149,7 @@ def test_tracking_with_detection_interval(models, tmp_path):
     assert r.returncode == 0, r.stderr
     _, frames = read_jsonl(js)
     ids = [p["id"] for f in frames[10:] for p in f["persons"]]
-    assert ids and sum(i is not None for i in ids) / len(ids) > 0.7
+    assert ids and sum(i is not None for i in ids) / len(ids) > 0.5
     # A handful of people walk through the clip: far fewer IDs than person-detections.
     assert len({i for i in ids if i is not None}) < len(ids) / 4
     st = json.loads(stats.read_text())
