@@ -68,10 +68,16 @@ class Pipeline:
     outputs: list[str]
 
 
+def default_threads() -> int:
+    """CPU threads per model: the detector and pose stages run at the same time, so each
+    gets half the cores (measured on 2 cores: 13.0 fps with 1 thread each, 9.5 with 2)."""
+    return max(1, (os.cpu_count() or 2) // 2)
+
+
 def _open_engine(path: str | os.PathLike, backend: str, threads: int | None):
     from engines import open_engine
 
-    return open_engine(str(path), backend=backend, threads=threads)
+    return open_engine(str(path), backend=backend, threads=threads or default_threads())
 
 
 def build_pipeline(opts: PipelineOptions) -> Pipeline:
