@@ -7,6 +7,9 @@ from pathlib import Path
 
 import pytest
 
+# Qt windows in tests are real but offscreen (no display on CI machines).
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
 REPO = Path(__file__).resolve().parents[1]
 
 
