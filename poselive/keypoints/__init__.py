@@ -93,11 +93,16 @@ _MODULES: dict[str, str] = {
     "hand21": "poselive.keypoints.hand21",
     "face68": "poselive.keypoints.face68",
     "ap10k": "poselive.keypoints.ap10k",
+    "crowdpose14": "poselive.keypoints.crowdpose14",
+    "aic14": "poselive.keypoints.aic14",
+    "mpii16": "poselive.keypoints.mpii16",
 }
 _ALIASES = {"coco": "coco17", "coco-17": "coco17", "halpe": "halpe26", "halpe-26": "halpe26",
             "coco_wholebody": "coco_wholebody133", "wholebody": "coco_wholebody133",
             "coco-wholebody-133": "coco_wholebody133", "hand": "hand21", "hand-21": "hand21",
-            "face": "face68", "face-68": "face68", "300w": "face68", "ap-10k": "ap10k"}
+            "face": "face68", "face-68": "face68", "300w": "face68", "ap-10k": "ap10k",
+            "crowdpose": "crowdpose14", "crowdpose-14": "crowdpose14", "aic": "aic14",
+            "aic-14": "aic14", "ai_challenger": "aic14", "mpii": "mpii16", "mpii-16": "mpii16"}
 _CACHE: dict[str, KeypointSet] = {}
 
 
