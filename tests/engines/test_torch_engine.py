@@ -84,6 +84,64 @@ def test_cuda_without_cuda_is_a_config_error():
         TorchEngine(TinySimCC(), SPEC, device="cuda")
 
 
+def test_cuda_graphs_on_cpu_is_a_config_error():
+    with pytest.raises(ConfigError, match="CUDA graphs need a CUDA device"):
+        TorchEngine(TinySimCC(), SPEC, cuda_graphs=True)
+    eager = TorchEngine(TinySimCC(), SPEC)
+    assert eager.cuda_graphs is False and eager.captured_shapes == []
+
+
+def test_half_on_cpu_runs_in_fp16_and_returns_float32():
+    x = batch(3)
+    ref = TorchEngine(TinySimCC(), SPEC).run({"input": x})
+    engine = TorchEngine(TinySimCC(), SPEC, half=True, channels_last=True)
+    assert next(engine.model.parameters()).dtype == torch.float16
+    out = engine.run({"input": x})
+    for name in ("simcc_x", "simcc_y"):
+        assert out[name].dtype == np.float32
+        # fp16 keeps ~3 significant digits; a float32 run would differ by ~1e-6 only.
+        np.testing.assert_allclose(out[name], ref[name], rtol=0, atol=2e-2)
+        assert np.abs(out[name] - ref[name]).max() > 1e-6
+
+
+class HalfUnsupported(TinySimCC):
+    """Uses an op (LU-based determinant) that PyTorch implements only in fp32/fp64 on the CPU."""
+
+    def forward(self, x):
+        a, b = super().forward(x)
+        return a * torch.det(x[:, 0, :3, :3]).unsqueeze(-1).unsqueeze(-1), b
+
+
+def test_half_on_cpu_with_an_unsupported_op_says_what_to_do():
+    TorchEngine(HalfUnsupported(), SPEC)  # fine in float32
+    with pytest.raises(ModelError, match="half=False on the CPU"):
+        TorchEngine(HalfUnsupported(), SPEC, half=True)
+
+
+class SyncsOnHost(TinySimCC):
+    """Reads a value back to the host inside forward: CUDA graph capture must reject it."""
+
+    def forward(self, x):
+        a, b = super().forward(x)
+        return a + float(a.max().item()) * 0, b
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+def test_cuda_graphs_match_eager_per_batch_size_and_fall_back():
+    eager = TorchEngine(TinySimCC(), SPEC, device="cuda")
+    graphs = TorchEngine(TinySimCC(), SPEC, device="cuda", cuda_graphs=True, channels_last=True)
+    for n in (1, 3, 3, 1):
+        x = batch(n) + n  # new values each call: replays must read the current batch
+        a, b = eager.run({"input": x}), graphs.run({"input": x})
+        for name in a:
+            np.testing.assert_allclose(b[name], a[name], rtol=1e-4, atol=1e-4)
+    assert sorted(graphs.captured_shapes) == [(1, 3, 64, 48), (3, 3, 64, 48)]
+    fallback = TorchEngine(SyncsOnHost(), SPEC, device="cuda", cuda_graphs=True)
+    assert fallback.captured_shapes == []
+    out = fallback.run({"input": batch(2)})
+    np.testing.assert_allclose(out["simcc_y"], eager.run({"input": batch(2)})["simcc_y"], rtol=1e-4, atol=1e-4)
+
+
 def test_from_checkpoint_missing_file(tmp_path):
     with pytest.raises(ModelError, match="nope.pt"):
         TorchEngine.from_checkpoint(tmp_path / "nope.pt")
@@ -125,7 +183,7 @@ def test_poselive_checkpoint_parity_torch_vs_folded_onnx(tmp_path):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         onnx_path = export.export_onnx(ckpt, tmp_path / "pose.onnx", fold_preprocess=True)
-    pt_engine = open_engine(ckpt)
+    pt_engine = open_engine(ckpt, backend="torch")
     ort_engine = open_engine(onnx_path, threads=1)
     assert isinstance(pt_engine, TorchEngine) and ort_engine.spec["input_format"] == "uint8_nhwc"
     img = np.random.default_rng(3).integers(0, 255, (360, 480, 3), dtype=np.uint8)
