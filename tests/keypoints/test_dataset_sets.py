@@ -127,8 +127,10 @@ def test_mpii_loader_on_fragment(shared):
     for s, a in zip(samples, raw):
         assert s["keypoints"].shape == (16, 2) and s["visible"].shape == (16,)
         np.testing.assert_array_equal(s["visible"], a["joints_vis"])
-        # the square box is centred on MPII's centre
-        np.testing.assert_allclose((s["bbox"][:2] + s["bbox"][2:]) / 2, a["center"], atol=1e-3)
+        # the square box is centred on MPII's centre, 0-based and moved down by 15 * scale px
+        # (the MPII convention the loader follows)
+        expected = np.asarray(a["center"], np.float32) - 1 + np.array([0.0, 15.0 * a["scale"]])
+        np.testing.assert_allclose((s["bbox"][:2] + s["bbox"][2:]) / 2, expected, atol=1e-3)
         # MPII marks unlabelled joints with -1 coordinates and visibility 0
         vis = s["visible"] > 0
         assert np.all(s["keypoints"][vis] >= 0) and np.all(s["keypoints"][~vis] == -1)
@@ -165,6 +167,6 @@ def test_mpii_left_right_match_the_named_trb_annotations(shared):
             i = kset.names.index(n)
             assert (p[2] > 0) == (s["visible"][i] > 0), n
             if p[2] > 0:
-                np.testing.assert_allclose(s["keypoints"][i], p[:2], atol=0.5)
+                np.testing.assert_allclose(s["keypoints"][i], np.asarray(p[:2]) - 1, atol=0.5)  # loader is 0-based
                 checked += 1
     assert checked >= 40

@@ -154,8 +154,11 @@ def load_known_format(name: str, ann_file: str | Path, img_dir: str | Path, **kw
 def load_mpii(ann_file: str | Path, img_dir: str | Path, keypoint_set: str | KeypointSet = "mpii16") -> list[dict]:
     """MPII's json (list of ``joints``/``joints_vis``/``center``/``scale``) as top-down samples.
 
-    MPII gives a centre and a scale in units of 200 px instead of a box; the box is that
-    square, un-padded by 1.25 so that the usual padding restores MPII's extent.
+    MPII gives a centre and a scale in units of 200 px instead of a box, with 1-based
+    pixel coordinates. Following the usual MPII convention, coordinates become 0-based,
+    the centre moves down by 15 * scale px (MPII's centre sits high, near the chest) and
+    the extent grows 1.25x so that ankles stay inside; the box is that square, un-padded
+    by 1.25 so that the usual top-down padding restores it.
     """
     kset = _resolve_set(keypoint_set)
     out = []
@@ -163,12 +166,17 @@ def load_mpii(ann_file: str | Path, img_dir: str | Path, keypoint_set: str | Key
         joints = np.asarray(a["joints"], np.float32)
         if joints.shape[0] != kset.num_keypoints:
             raise ConfigError(f"MPII entry has {joints.shape[0]} joints, keypoint set {kset.name} has {kset.num_keypoints}")
-        c = np.asarray(a["center"], np.float32)
-        half = float(a["scale"]) * 200.0 / 1.25 / 2
+        vis = np.asarray(a["joints_vis"], np.float32)
+        joints = np.where(vis[:, None] > 0, joints - 1.0, joints)  # 1-based -> 0-based
+        scale = float(a["scale"])
+        c = np.asarray(a["center"], np.float32) - 1.0
+        if c[0] > 0:
+            c[1] += 15.0 * scale
+        half = scale * 1.25 * 200.0 / 1.25 / 2
         out.append({"image_path": str(Path(img_dir) / a["image"]), "image_id": i,
                     "bbox": np.array([c[0] - half, c[1] - half, c[0] + half, c[1] + half], np.float32),
                     "bbox_score": 1.0, "keypoints": joints,
-                    "visible": np.asarray(a["joints_vis"], np.float32), "ann_id": i})
+                    "visible": vis, "ann_id": i})
     return out
 
 
