@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import csv
-import threading
 from collections.abc import Sequence
 from pathlib import Path
-from typing import IO
 
 from poselive.errors import SinkError
 from poselive.sinks.records import TIME_DECIMALS, person_records
+from poselive.sinks.textfile import TextFileSink
 from poselive.types import FramePacket
 
 
@@ -21,7 +20,7 @@ def csv_columns(keypoint_names: Sequence[str]) -> list[str]:
     return cols
 
 
-class CsvSink:
+class CsvSink(TextFileSink):
     """Writes ``frame,time,id,x1,y1,x2,y2,score,<kp>_x,<kp>_y,<kp>_s,...`` rows.
 
     One row per person per frame (frames with nobody write no row); ``id`` is empty for
@@ -29,19 +28,13 @@ class CsvSink:
     returns the packet.
     """
 
-    #: Ask the graph for a lossless input edge: results of every frame are kept.
-    input_policy = "lossless"
+    kind = "CSV"
 
     def __init__(self, path: str | Path, keypoint_names: Sequence[str], *, name: str = "csv_sink") -> None:
-        self.path = Path(path)
-        self.name = name
+        super().__init__(path, name, newline="")
         self.keypoint_names = list(keypoint_names)
         self.rows_written = 0
-        self._lock = threading.Lock()
-        self._file: IO[str] | None = None
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._file = open(self.path, "w", encoding="utf-8", newline="")
             self._writer = csv.writer(self._file)
             self._writer.writerow(csv_columns(self.keypoint_names))
             self._file.flush()
@@ -66,26 +59,11 @@ class CsvSink:
             for x, y, s in kpts:
                 row += [x, y, s]
             rows.append(["" if v is None else v for v in row])
-        with self._lock:
-            if self._file is None:
-                raise SinkError(f"CSV file {self.path} is already closed")
-            try:
-                self._writer.writerows(rows)
-                self._file.flush()
-            except OSError as exc:
-                raise SinkError(f"writing frame {packet.index} to {self.path} failed: {exc}") from exc
-            self.rows_written += len(rows)
+
+        def write() -> None:
+            self._writer.writerows(rows)
+            self._file.flush()
+
+        self._append(packet.index, write)
+        self.rows_written += len(rows)
         return packet
-
-    def close(self) -> None:
-        """Close the file (safe twice)."""
-        with self._lock:
-            if self._file is not None:
-                self._file.close()
-                self._file = None
-
-    def __enter__(self) -> "CsvSink":
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import json
-import threading
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import numpy as np
 
 from poselive.errors import SinkError
 from poselive.sinks.records import TIME_DECIMALS, person_records
+from poselive.sinks.textfile import TextFileSink
 from poselive.types import FramePacket
 
 
@@ -25,7 +25,7 @@ def _jsonable(value: Any) -> Any:
     return str(value)
 
 
-class JsonlSink:
+class JsonlSink(TextFileSink):
     """Writes a header line, then ``{"frame", "time", "persons": [...]}`` per frame.
 
     Each person is ``{"id": int or null, "box": [x1, y1, x2, y2], "score": s,
@@ -34,18 +34,12 @@ class JsonlSink:
     ``sink(packet)`` returns the packet.
     """
 
-    #: Ask the graph for a lossless input edge: results of every frame are kept.
-    input_policy = "lossless"
+    kind = "JSONL"
 
     def __init__(self, path: str | Path, header: dict[str, Any], *, name: str = "jsonl_sink") -> None:
-        self.path = Path(path)
-        self.name = name
+        super().__init__(path, name, newline="\n")
         self.frames_written = 0
-        self._lock = threading.Lock()
-        self._file: IO[str] | None = None
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._file = open(self.path, "w", encoding="utf-8", newline="\n")
             self._write(header)
         except (OSError, TypeError, ValueError) as exc:
             self.close()
@@ -64,28 +58,9 @@ class JsonlSink:
             "time": round(float(packet.pts), TIME_DECIMALS),
             "persons": person_records(packet),
         }
-        with self._lock:
-            if self._file is None:
-                raise SinkError(f"JSONL file {self.path} is already closed")
-            try:
-                self._write(record)
-            except (OSError, ValueError) as exc:
-                raise SinkError(f"writing frame {packet.index} to {self.path} failed: {exc}") from exc
-            self.frames_written += 1
+        self._append(packet.index, lambda: self._write(record))
+        self.frames_written += 1
         return packet
-
-    def close(self) -> None:
-        """Close the file (safe twice)."""
-        with self._lock:
-            if self._file is not None:
-                self._file.close()
-                self._file = None
-
-    def __enter__(self) -> "JsonlSink":
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
 
 def read_jsonl(path: str | Path) -> tuple[dict[str, Any], list[dict[str, Any]]]:
