@@ -74,7 +74,6 @@ def cmd_process(a: argparse.Namespace) -> int:
         print("poselive: nothing to write; give --out, --json, --csv and/or --show", file=sys.stderr)
         return 2
     progress = Progress(enabled=not a.quiet)
-    viewer = None
     opts = _pipeline_options(a, out=a.out, json=a.json, csv=a.csv, on_result=progress.update,
                              render=bool(a.out or a.show),
                              source_options={"transport": a.rtsp_transport} if str(a.source).startswith("rtsp") else {})
