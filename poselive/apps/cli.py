@@ -130,8 +130,11 @@ def cmd_train(a: argparse.Namespace) -> int:
     """Train a model from a config file."""
     from trainer.train import train_from_config
 
-    overrides = dict(kv.split("=", 1) for kv in a.set or [])
-    train_from_config(a.config, overrides=overrides)
+    bad = [kv for kv in a.set or [] if "=" not in kv]
+    if bad:
+        print(f"poselive: --set takes KEY=VALUE pairs, not {' '.join(bad)}", file=sys.stderr)
+        return 2
+    train_from_config(a.config, overrides=list(a.set or []))
     return 0
 
 
