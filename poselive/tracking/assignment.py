@@ -42,10 +42,11 @@ def linear_assignment(cost: np.ndarray, threshold: float,
         return np.zeros((0, 2), np.int64), np.arange(n), np.arange(m)
     scipy_ok = HAVE_SCIPY if use_scipy is None else (use_scipy and HAVE_SCIPY)
     if scipy_ok:
-        # Pairs above the threshold are made prohibitively expensive, then dropped: this is
-        # what lapjv's cost_limit does in ByteTrack.
-        big = threshold + 1e4
-        rows, cols = _lsa(np.where(cost > threshold, big, cost))
+        # lapjv's cost_limit (ByteTrack): leaving a row or a column unmatched costs
+        # threshold / 2, so a pair is worth (cost - threshold) against leaving both out.
+        # Minimising that gain does not trade one strong pair for two weak ones, which a
+        # large penalty on pairs above the threshold would (it maximises the match count).
+        rows, cols = _lsa(np.minimum(cost - threshold, 0.0))
         pairs = [(r, c) for r, c in zip(rows, cols) if cost[r, c] <= threshold]
     else:
         pairs = _greedy(cost, threshold)

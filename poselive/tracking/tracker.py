@@ -6,9 +6,13 @@ Association per frame (``PoseTracker.update``):
 2. match high-score detections to confirmed and lost tracks (cost 1 - fused similarity);
 3. match low-score detections to the confirmed tracks still unmatched (ByteTrack's second
    stage: partially occluded people get low detector scores but should keep their track);
-4. match the remaining high-score detections to tentative tracks; a tentative track that
+4. match the remaining high-score detections to tentative tracks, then the remaining
+   low-score ones to tentative tracks born from a low score; a tentative track that
    misses a frame is removed;
-5. start tentative tracks from high-score detections still unmatched;
+5. start tentative tracks from high-score detections still unmatched, and from low-score
+   ones that show a skeleton (``low_track_keypoints`` confident keypoints) away from
+   known people: people entering the image or first seen half hidden, whom the detector
+   scores low, are then confirmed after ``low_track_hits`` frames instead of never;
 6. remove lost tracks not seen for ``max_lost_time`` seconds.
 
 The fused similarity is ``(1 - w) * IoU + w * OKS`` between the track's predicted box and
@@ -55,6 +59,8 @@ class Track:
     time: float  # time (s) the Kalman state refers to
     state: TrackState = TrackState.TENTATIVE
     hits: int = 1
+    required_hits: int = 1  # matched frames needed to be confirmed (more if born from a low score)
+    low_born: bool = False  # started from a low-score detection (see PoseTracker.low_track_hits)
     last_box: np.ndarray = field(default_factory=lambda: np.zeros(4, np.float32))
 
     @property
@@ -97,6 +103,13 @@ class PoseTracker:
     - ``keypoint_threshold``: keypoint score above which a keypoint counts for OKS;
     - ``image_size`` (width, height): needed by ``border_reentry`` (``TrackerStage`` sets
       it from the frames);
+    - ``low_track_hits``: a low-score detection (between ``low_threshold`` and
+      ``high_threshold``) that matches no track starts a tentative track, confirmed after
+      this many matched frames in a row (0 = never, ByteTrack's rule). It must show at
+      least ``low_track_keypoints`` keypoints scored above ``low_track_keypoint_threshold``
+      (a pose model is rarely confident on background) and overlap no confirmed or lost
+      track by more than ``low_track_max_iou`` box IoU (there it is more likely a second
+      box on a known person, or someone hidden whose track is about to come back);
     - ``border_reentry``: park lost tracks at the image border instead of letting them
       drift out of it, and compare boxes clipped to the image, so that a person who steps
       out and back in where they left keeps their ID. Off by default: where people pass
@@ -111,14 +124,17 @@ class PoseTracker:
                  min_hits: int = 2, max_lost_time: float = 1.5,
                  lost_velocity_halflife: float = 2.0, keypoint_threshold: float = 0.3,
                  min_keypoints: int = 3, image_size: tuple[int, int] | None = None,
-                 border_reentry: bool = False) -> None:
+                 border_reentry: bool = False, low_track_hits: int = 2,
+                 low_track_keypoints: int = 4, low_track_keypoint_threshold: float = 0.5,
+                 low_track_max_iou: float = 0.3) -> None:
         if not 0.0 <= oks_weight <= 1.0:
             raise ConfigError(f"oks_weight must be within [0, 1], got {oks_weight}")
         if not 0.0 <= low_threshold <= high_threshold:
             raise ConfigError("need 0 <= low_threshold <= high_threshold; "
                               f"got {low_threshold} and {high_threshold}")
-        if min_hits < 1 or max_lost_time < 0:
-            raise ConfigError("min_hits must be >= 1 and max_lost_time >= 0")
+        if min_hits < 1 or max_lost_time < 0 or low_track_hits < 0:
+            raise ConfigError("min_hits must be >= 1, low_track_hits >= 0 and max_lost_time >= 0; "
+                              f"got {min_hits}, {low_track_hits} and {max_lost_time}")
         self.keypoint_set = get_keypoint_set(keypoint_set)
         self.sigmas = self.keypoint_set.sigmas_array()
         self.high_threshold = high_threshold
@@ -135,6 +151,10 @@ class PoseTracker:
         self.min_keypoints = min_keypoints
         self.image_size = image_size
         self.border_reentry = border_reentry
+        self.low_track_hits = low_track_hits
+        self.low_track_keypoints = low_track_keypoints
+        self.low_track_max_iou = low_track_max_iou
+        self.low_track_keypoint_threshold = low_track_keypoint_threshold
         self.kf = BoxKalmanFilter()
         self.tracks: dict[int, Track] = {}
         self._next_id = 1
@@ -196,25 +216,47 @@ class PoseTracker:
         # lost tracks take part: a person half hidden or half out of the image right after a
         # miss gets low scores, and would otherwise come back with a new ID.
         rest = [live[i] for i in un_tracks]
-        matches2, un_rest, _ = self._associate(rest, low, boxes, keypoints, keypoint_scores,
-                                               self.low_match_threshold)
+        matches2, un_rest, un_low = self._associate(rest, low, boxes, keypoints, keypoint_scores,
+                                                    self.low_match_threshold)
         for ti, di in matches2:
             self._apply(rest[ti], low[di], boxes, scores, keypoints, keypoint_scores, t, out_ids)
         for i in un_rest:
             if rest[i].state == TrackState.CONFIRMED:
                 rest[i].state = TrackState.LOST
-        # Stage 3: remaining high-score detections against tentative tracks.
+        # Stage 3: remaining detections against tentative tracks (high-score detections
+        # first; low-score ones only when low-score tracks may start, see stage 4).
         high_left = high[un_high]
         matches3, un_tent, un_high3 = self._associate(tentative, high_left, boxes, keypoints,
                                                       keypoint_scores, self.tentative_match_threshold)
         for ti, di in matches3:
             self._apply(tentative[ti], high_left[di], boxes, scores, keypoints, keypoint_scores, t, out_ids)
         for i in un_tent:
-            tentative[i].state = TrackState.REMOVED
-        # Stage 4: new tentative tracks.
+            if not tentative[i].low_born:
+                tentative[i].state = TrackState.REMOVED
+        # Tracks born from a low score go on with low-score detections (a high-score one
+        # is what the others need, as in ByteTrack).
+        low_left = low[un_low] if self.low_track_hits > 0 else low[:0]
+        tent_low = [tentative[i] for i in un_tent if tentative[i].low_born]
+        matches3b, un_tent_b, un_low3 = self._associate(tent_low, low_left, boxes, keypoints,
+                                                        keypoint_scores, self.tentative_match_threshold)
+        for ti, di in matches3b:
+            self._apply(tent_low[ti], low_left[di], boxes, scores, keypoints, keypoint_scores, t, out_ids)
+        for i in un_tent_b:
+            tent_low[i].state = TrackState.REMOVED
+        # Stage 4: new tentative tracks from high-score detections, and from low-score ones
+        # with enough visible keypoints (people entering the image or half hidden, whom the
+        # detector scores low until they are fully in view); the latter need more hits.
         for di in high_left[un_high3]:
             if scores[di] >= self.new_track_threshold:
                 self._start(di, boxes, scores, keypoints, keypoint_scores, t, out_ids)
+        live_boxes = self._track_boxes([tr for tr in self.tracks.values()
+                                        if tr.state in (TrackState.CONFIRMED, TrackState.LOST)])
+        for di in low_left[un_low3]:
+            # A low-score detection over a known person is more likely a second box on
+            # them, or someone half hidden behind them whose track is about to come back.
+            near = box_iou(boxes[di][None], live_boxes).max() if len(live_boxes) else 0.0
+            if near <= self.low_track_max_iou and self._has_skeleton(di, keypoint_scores):
+                self._start(di, boxes, scores, keypoints, keypoint_scores, t, out_ids, low_score=True)
         # Stage 5: forget tracks lost for too long.
         for tid, tr in list(self.tracks.items()):
             if tr.state == TrackState.LOST and t - tr.last_seen > self.max_lost_time:
@@ -328,23 +370,34 @@ class PoseTracker:
         tr.score = float(scores[di])
         tr.last_seen = t
         tr.hits += 1
+        if scores[di] >= self.high_threshold:
+            tr.required_hits = min(tr.required_hits, self.min_hits)
         if tr.state == TrackState.LOST:
             tr.state = TrackState.CONFIRMED
-        elif tr.state == TrackState.TENTATIVE and tr.hits >= self.min_hits:
+        elif tr.state == TrackState.TENTATIVE and tr.hits >= tr.required_hits:
             tr.state = TrackState.CONFIRMED
         if tr.state == TrackState.CONFIRMED:
             out_ids[di] = tr.track_id
 
+    def _has_skeleton(self, di: int, keypoint_scores: np.ndarray | None) -> bool:
+        """True when a detection shows enough confident keypoints to be a person."""
+        if keypoint_scores is None:
+            return False
+        confident = keypoint_scores[di] > self.low_track_keypoint_threshold
+        return int(confident.sum()) >= self.low_track_keypoints
+
     def _start(self, di: int, boxes, scores, keypoints, keypoint_scores, t: float,
-               out_ids: np.ndarray) -> None:
+               out_ids: np.ndarray, low_score: bool = False) -> None:
         mean, cov = self.kf.initiate(box_xyxy_to_xyah(boxes[di]))
         tid = self._next_id
         self._next_id += 1
         tr = Track(tid, mean, cov,
                    None if keypoints is None else keypoints[di].copy(),
                    None if keypoint_scores is None else keypoint_scores[di].copy(),
-                   float(scores[di]), born=t, last_seen=t, time=t, last_box=boxes[di].copy())
-        if self.min_hits <= 1:
+                   float(scores[di]), born=t, last_seen=t, time=t, last_box=boxes[di].copy(),
+                   required_hits=self.low_track_hits if low_score else self.min_hits,
+                   low_born=low_score)
+        if tr.required_hits <= 1:
             tr.state = TrackState.CONFIRMED
             out_ids[di] = tid
         self.tracks[tid] = tr

@@ -60,15 +60,48 @@ def test_lost_track_recovered_within_max_age():
     assert back == tid
 
 
-def test_low_score_detection_keeps_track_but_does_not_start_one():
+def test_low_score_detection_keeps_track_but_does_not_start_one_at_once():
     tr = PoseTracker(high_threshold=0.5, low_threshold=0.1)
     for i in range(5):
         tid = tr.update(*frame(person(200 + 3 * i)), t=i / 30)[0]
     # Half occluded: the detector's score drops below the high threshold.
     ids = tr.update(*frame(person(215), person(900), scores=[0.3, 0.3]), t=5 / 30)
     assert ids[0] == tid
-    assert ids[1] == -1
-    assert len(tr.tracks) == 1  # no track started from the low-score stranger
+    assert ids[1] == -1  # the low-score stranger is not confirmed on sight
+    assert len(tr.tracks) == 2 and tr.tracks[max(tr.tracks)].state == TrackState.TENTATIVE
+
+
+def test_low_score_track_needs_persistence_and_a_skeleton():
+    # Someone entering the image keeps a low detector score: with a confident skeleton
+    # they get an ID after low_track_hits frames; without one (background), never.
+    def run(kp_score: float, **kw) -> list[int]:
+        tr = PoseTracker(**kw)
+        out = []
+        for i in range(6):
+            b, s, k, ks = frame(person(300 + 4 * i), scores=[0.3])
+            out.append(int(tr.update(b, s, k, np.full_like(ks, kp_score), t=i / 30)[0]))
+        return out
+
+    ids = run(0.9, low_track_hits=3)
+    assert ids[:2] == [-1, -1] and ids[2] >= 1 and len(set(ids[2:])) == 1
+    assert run(0.4) == [-1] * 6  # no keypoint above low_track_keypoint_threshold
+    assert run(0.9, low_track_hits=0) == [-1] * 6  # ByteTrack's rule
+    # A low-score box over a tracked person starts nothing (a second box on them).
+    tr = PoseTracker()
+    for i in range(4):
+        tr.update(*frame(person(500)), t=i / 30)
+    n = len(tr.tracks)
+    b, s, k, ks = frame(person(500), person(520, h=280), scores=[0.9, 0.3])
+    tr.update(b, s, k, ks, t=4 / 30)
+    assert len(tr.tracks) == n
+
+
+def test_assignment_keeps_a_strong_pair_over_two_weak_ones():
+    # Row 0 fits column 0 well; pairing (0, 1) and (1, 0) instead matches more rows but
+    # worse. Like lapjv's cost_limit, leaving row 1 and column 1 out must win.
+    cost = np.array([[0.14, 0.74], [0.79, 0.95]])
+    m, ur, uc = linear_assignment(cost, 0.8)
+    assert m.tolist() == [[0, 0]] and ur.tolist() == [1] and uc.tolist() == [1]
 
 
 def test_oks_separates_overlapping_people():
@@ -116,9 +149,11 @@ def test_crossing_scenario_metrics(crossing_sequence):
     assert crossings >= 20  # the scenario really makes people cross
     fused = mot_scores([run_tracker_on(crossing_sequence.frames, PoseTracker)])
     iou_only = mot_scores([run_tracker_on(crossing_sequence.frames, lambda: PoseTracker(oks_weight=0.0))])
-    # Target of issue 7: at most 1 ID switch per 10 crossings.
+    # Target of issue 7: IDF1 >= 0.90 and at most 1 ID switch per 10 crossings (the
+    # benchmark checks it on 5 and 5 more sequences; this one had IDF1 0.84 before
+    # low-score track births and the cost-limited assignment).
     assert fused.id_switches <= crossings / 10
-    assert fused.idf1 > 0.8 and fused.mota > 0.75
+    assert fused.idf1 >= 0.90 and fused.mota > 0.8
     # The skeleton term is what makes crossings work: box IoU alone switches more.
     assert iou_only.id_switches > fused.id_switches
     assert iou_only.idf1 < fused.idf1
