@@ -37,6 +37,8 @@ CONFIGS = {
     "IoU only": {"oks_weight": 0.0},
     "IoU+OKS, thresholds 0.3": {"high_threshold": 0.3, "new_track_threshold": 0.3},
     "IoU+OKS, border re-entry": {"border_reentry": True},
+    # ByteTrack's rule (no track starts from a low score), for comparison with the default.
+    "IoU+OKS, no low-score births": {"low_track_hits": 0},
 }
 
 

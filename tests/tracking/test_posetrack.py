@@ -34,3 +34,16 @@ def test_tracker_on_moving_camera_over_real_crowd(posetrack):
                                                                          new_track_threshold=0.3))])
     assert scores.id_switches <= 1
     assert scores.idf1 > 0.75
+
+
+def test_default_tracker_labels_low_scored_real_people(posetrack):
+    # The real detector scores most true people under the default high threshold (0.5).
+    # Low-score people with a confident skeleton still get tracks; its steady low-score
+    # false positives (random keypoint scores) do not.
+    crowd = max(posetrack, key=lambda f: len(f.gt_ids))
+    seq = animate_annotated_frame(crowd.gt_ids, crowd.gt_boxes, crowd.gt_keypoints, crowd.gt_visible,
+                                  crowd.det_boxes, crowd.det_scores, crowd.image_size, duration=2.0, seed=0)
+    scores = mot_scores([run_tracker_on(seq.frames, PoseTracker)])
+    bytetrack_rule = mot_scores([run_tracker_on(seq.frames, lambda: PoseTracker(low_track_hits=0))])
+    assert scores.id_switches <= 1 and scores.false_positives == 0
+    assert scores.idf1 > 0.8 and scores.idf1 > bytetrack_rule.idf1 + 0.1
