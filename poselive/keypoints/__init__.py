@@ -85,6 +85,48 @@ def pairs_by_prefix(names: tuple[str, ...], left: str = "left_", right: str = "r
     return tuple(pairs)
 
 
+# Colours by side: the person's left, right, and points on the midline.
+CENTRE: RGB = (80, 160, 255)
+LEFT: RGB = (40, 220, 90)
+RIGHT: RGB = (255, 140, 20)
+
+
+def side_colour(name: str) -> RGB:
+    """LEFT for 'left_*' names, RIGHT for 'right_*', CENTRE otherwise."""
+    if name.startswith("left_"):
+        return LEFT
+    if name.startswith("right_"):
+        return RIGHT
+    return CENTRE
+
+
+def named_set(name: str, names: tuple[str, ...], links: tuple[tuple[str, str], ...],
+              sigmas: tuple[float, ...], mixed_links: str = "centre") -> KeypointSet:
+    """A body keypoint set from names and links given by name.
+
+    Flip pairs come from 'left_'/'right_' names and colours from the side; a link between
+    two sides is drawn in CENTRE (``mixed_links="centre"``) or in the colour of its
+    left/right end (``"side"``, e.g. a foot joined to the midline hip).
+    """
+    index = {n: i for i, n in enumerate(names)}
+
+    def link_colour(a: str, b: str) -> RGB:
+        sides = {side_colour(a), side_colour(b)}
+        if len(sides) == 1:
+            return sides.pop()
+        if mixed_links == "side":
+            return LEFT if LEFT in sides else RIGHT
+        return CENTRE
+
+    return KeypointSet(
+        name=name, names=names,
+        skeleton=tuple((index[a], index[b]) for a, b in links),
+        flip_pairs=pairs_by_prefix(names), sigmas=tuple(sigmas),
+        colors=tuple(side_colour(n) for n in names),
+        link_colors=tuple(link_colour(a, b) for a, b in links),
+    )
+
+
 # name -> module that defines KEYPOINT_SET. One line per set.
 _MODULES: dict[str, str] = {
     "coco17": "poselive.keypoints.coco17",

@@ -5,7 +5,7 @@ Order is the one in AIC's annotation files (``categories[0]["keypoints"]``, ther
 COCO. Left/right are the person's own sides.
 """
 
-from poselive.keypoints import KeypointSet, pairs_by_prefix
+from poselive.keypoints import named_set
 
 _NAMES = (
     "right_shoulder", "right_elbow", "right_wrist",
@@ -14,19 +14,6 @@ _NAMES = (
     "left_hip", "left_knee", "left_ankle",
     "head_top", "neck",
 )
-_CENTRE, _LEFT, _RIGHT = (80, 160, 255), (40, 220, 90), (255, 140, 20)
-
-
-def _side(name: str):
-    if name.startswith("left_"):
-        return _LEFT
-    if name.startswith("right_"):
-        return _RIGHT
-    return _CENTRE
-
-
-def _i(name: str) -> int:
-    return _NAMES.index(name)
 
 
 # The same 14 links as the annotation files' own (1-based) skeleton, written by name.
@@ -40,22 +27,12 @@ _LINKS = (
 )
 
 
-def _link_colour(a: str, b: str):
-    sides = {_side(a), _side(b)}
-    return sides.pop() if len(sides) == 1 else _CENTRE
-
-
-KEYPOINT_SET = KeypointSet(
-    name="aic14",
-    names=_NAMES,
-    skeleton=tuple((_i(a), _i(b)) for a, b in _LINKS),
-    flip_pairs=pairs_by_prefix(_NAMES),
+KEYPOINT_SET = named_set(
+    "aic14", _NAMES, _LINKS,
     # AI Challenger's keypoint evaluation (keypoint_eval.py) uses delta = 2 * these values in
     # exp(-d^2 / (2 * area * delta^2)), which is COCO's OKS with these as the sigmas. They
     # were measured per point, so mirror partners differ slightly; kept as published.
     sigmas=(0.01388152, 0.01515228, 0.01057665, 0.01417709, 0.01497891, 0.01402144,
             0.03909642, 0.03686941, 0.01981803, 0.03843971, 0.03412318, 0.02415081,
             0.01291456, 0.01236173),
-    colors=tuple(_side(n) for n in _NAMES),
-    link_colors=tuple(_link_colour(a, b) for a, b in _LINKS),
 )

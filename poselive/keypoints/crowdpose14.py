@@ -5,7 +5,7 @@ left/right alternate from the shoulders down, then ``head`` and ``neck``. Left/r
 the person's own sides, as in COCO.
 """
 
-from poselive.keypoints import KeypointSet, pairs_by_prefix
+from poselive.keypoints import named_set
 
 _NAMES = (
     "left_shoulder", "right_shoulder", "left_elbow", "right_elbow",
@@ -13,19 +13,6 @@ _NAMES = (
     "left_knee", "right_knee", "left_ankle", "right_ankle",
     "head", "neck",
 )
-_CENTRE, _LEFT, _RIGHT = (80, 160, 255), (40, 220, 90), (255, 140, 20)
-
-
-def _side(name: str):
-    if name.startswith("left_"):
-        return _LEFT
-    if name.startswith("right_"):
-        return _RIGHT
-    return _CENTRE
-
-
-def _i(name: str) -> int:
-    return _NAMES.index(name)
 
 
 # The annotation files carry COCO's 17-point skeleton (1-based, indices up to 17), which does
@@ -40,20 +27,10 @@ _LINKS = (
 )
 
 
-def _link_colour(a: str, b: str):
-    sides = {_side(a), _side(b)}
-    return sides.pop() if len(sides) == 1 else _CENTRE
-
-
-KEYPOINT_SET = KeypointSet(
-    name="crowdpose14",
-    names=_NAMES,
-    skeleton=tuple((_i(a), _i(b)) for a, b in _LINKS),
-    flip_pairs=pairs_by_prefix(_NAMES),
+KEYPOINT_SET = named_set(
+    "crowdpose14", _NAMES, _LINKS,
     # Sigmas of CrowdPose's own COCO-API fork: COCO's values for the 12 limb joints and
     # 0.079 for head and neck.
     sigmas=(0.079, 0.079, 0.072, 0.072, 0.062, 0.062, 0.107, 0.107,
             0.087, 0.087, 0.089, 0.089, 0.079, 0.079),
-    colors=tuple(_side(n) for n in _NAMES),
-    link_colors=tuple(_link_colour(a, b) for a, b in _LINKS),
 )

@@ -1,6 +1,6 @@
 """Halpe-26 body keypoints: COCO-17 plus head, neck, hip centre and six foot points."""
 
-from poselive.keypoints import KeypointSet, pairs_by_prefix
+from poselive.keypoints import named_set
 from poselive.keypoints.coco17 import KEYPOINT_SET as _COCO
 
 _NAMES = _COCO.names + (
@@ -8,19 +8,6 @@ _NAMES = _COCO.names + (
     "left_big_toe", "right_big_toe", "left_small_toe", "right_small_toe",
     "left_heel", "right_heel",
 )
-_CENTRE, _LEFT, _RIGHT = (80, 160, 255), (40, 220, 90), (255, 140, 20)
-
-
-def _side(name: str):
-    if name.startswith("left_"):
-        return _LEFT
-    if name.startswith("right_"):
-        return _RIGHT
-    return _CENTRE
-
-
-def _i(name: str) -> int:
-    return _NAMES.index(name)
 
 
 _LINKS = (
@@ -37,18 +24,9 @@ _LINKS = (
 )
 
 
-def _link_colour(a: str, b: str):
-    sides = {_side(a), _side(b)}
-    return sides.pop() if len(sides) == 1 else (_LEFT if _LEFT in sides else _RIGHT)
-
-
-KEYPOINT_SET = KeypointSet(
-    name="halpe26",
-    names=_NAMES,
-    skeleton=tuple((_i(a), _i(b)) for a, b in _LINKS),
-    flip_pairs=pairs_by_prefix(_NAMES),
+KEYPOINT_SET = named_set(
+    "halpe26", _NAMES, _LINKS,
     # Halpe-FullBody evaluation sigmas: COCO's 17, then head, neck, hip, and the feet.
     sigmas=_COCO.sigmas + (0.026, 0.026, 0.066, 0.079, 0.079, 0.079, 0.079, 0.079, 0.079),
-    colors=tuple(_side(n) for n in _NAMES),
-    link_colors=tuple(_link_colour(a, b) for a, b in _LINKS),
+    mixed_links="side",
 )

@@ -13,34 +13,20 @@ CrowdPose's 0.079 for the head top, upper neck and thorax; the pelvis borrows th
 Do not report OKS AP on MPII as comparable to published numbers.
 """
 
-from poselive.keypoints import KeypointSet, pairs_by_prefix
+from poselive.keypoints import named_set
 
 _NAMES = (
     "right_ankle", "right_knee", "right_hip", "left_hip", "left_knee", "left_ankle",
     "pelvis", "thorax", "upper_neck", "head_top",
     "right_wrist", "right_elbow", "right_shoulder", "left_shoulder", "left_elbow", "left_wrist",
 )
-_CENTRE, _LEFT, _RIGHT = (80, 160, 255), (40, 220, 90), (255, 140, 20)
-
 # Approximate sigmas by joint type (see the module docstring).
 _SIGMA = {"ankle": 0.089, "knee": 0.087, "hip": 0.107, "pelvis": 0.107, "thorax": 0.079,
           "upper_neck": 0.079, "head_top": 0.079, "wrist": 0.062, "elbow": 0.072, "shoulder": 0.079}
 
 
-def _side(name: str):
-    if name.startswith("left_"):
-        return _LEFT
-    if name.startswith("right_"):
-        return _RIGHT
-    return _CENTRE
-
-
 def _sigma(name: str) -> float:
     return _SIGMA[name.removeprefix("left_").removeprefix("right_")]
-
-
-def _i(name: str) -> int:
-    return _NAMES.index(name)
 
 
 _LINKS = (
@@ -52,17 +38,4 @@ _LINKS = (
 )
 
 
-def _link_colour(a: str, b: str):
-    sides = {_side(a), _side(b)}
-    return sides.pop() if len(sides) == 1 else _CENTRE
-
-
-KEYPOINT_SET = KeypointSet(
-    name="mpii16",
-    names=_NAMES,
-    skeleton=tuple((_i(a), _i(b)) for a, b in _LINKS),
-    flip_pairs=pairs_by_prefix(_NAMES),
-    sigmas=tuple(_sigma(n) for n in _NAMES),
-    colors=tuple(_side(n) for n in _NAMES),
-    link_colors=tuple(_link_colour(a, b) for a, b in _LINKS),
-)
+KEYPOINT_SET = named_set("mpii16", _NAMES, _LINKS, sigmas=tuple(_sigma(n) for n in _NAMES))
