@@ -76,7 +76,7 @@ def cmd_process(a: argparse.Namespace) -> int:
     progress = Progress(enabled=not a.quiet)
     opts = _pipeline_options(a, out=a.out, json=a.json, csv=a.csv, on_result=progress.update,
                              render=bool(a.out or a.show),
-                             source_options={"transport": a.rtsp_transport} if str(a.source).startswith("rtsp") else {})
+                             source_options=_source_options(a))
     pipe = build_pipeline(opts)
     total = pipe.source.info.get("frames")
     if a.max_frames:
@@ -95,6 +95,13 @@ def cmd_process(a: argparse.Namespace) -> int:
         with open(a.stats_json, "w") as f:
             json.dump(stats.to_dict(), f, indent=2)
     return 130 if getattr(stats, "interrupted", False) else 0
+
+
+def _source_options(a: argparse.Namespace) -> dict:
+    """Options for the source kind the SOURCE argument names (RTSP: transport, timeout)."""
+    if str(a.source).startswith(("rtsp://", "rtsps://")):
+        return {"transport": a.rtsp_transport, "timeout": a.rtsp_timeout}
+    return {}
 
 
 def _print_summary(stats, outputs: list[str]) -> None:
@@ -181,6 +188,7 @@ def make_parser() -> argparse.ArgumentParser:
     pp.add_argument("--quiet", action="store_true", help="no progress bar")
     pp.add_argument("--stats-json", help="write the run's statistics (latency, fps, drops) here")
     pp.add_argument("--rtsp-transport", default="tcp", choices=["tcp", "udp"])
+    pp.add_argument("--rtsp-timeout", type=float, default=5.0, help="seconds to open / wait for a frame")
     _add_model_flags(pp)
 
     mi = sub.add_parser("model-info", help="parameters, FLOPs and shapes of a model")
