@@ -13,6 +13,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from poselive.errors import ConfigError, ModelError
+from poselive.geometry import input_to_image_boxes, letterbox
 
 log = logging.getLogger("poselive.stages")
 
@@ -155,3 +156,33 @@ def pick_outputs(result: dict[str, np.ndarray], names: Sequence[str], engine: An
                          "choose another adapter or re-export the model")
     return [result[order[i]] for i in range(len(names))]
 
+
+
+class LetterboxDetector:
+    """What the detector adapters share: letterbox pre-processing from the spec, one engine
+    call, and boxes mapped back to original-image pixels."""
+
+    default_input_size = (320, 320)
+
+    def __init__(self, engine: Any, score_threshold: float) -> None:
+        self.spec = engine_spec(engine)
+        self.engine = engine
+        self.pre = Preprocess.from_engine(engine, self.default_input_size)
+        self.pad_value = int(self.spec.get("pad_value", 114))
+        self.centered = self.spec.get("letterbox", "topleft") == "center"
+        self.score_threshold = float(score_threshold)
+        self.run = BatchRunner(engine, "detector")
+
+    def _infer(self, image: np.ndarray, names: Sequence[str]):
+        """Letterbox ``image``, run the engine; (outputs by ``names``, ratio, offset)."""
+        padded, ratio, offset = letterbox(image, self.pre.input_size, self.pad_value, self.centered)
+        return pick_outputs(self.run(self.pre.to_tensor(padded[None])), names, self.engine), ratio, offset
+
+    @staticmethod
+    def _to_image(boxes: np.ndarray, ratio: float, offset, image: np.ndarray):
+        """Boxes in original-image pixels (clipped) and the mask of those with an area.
+
+        Boxes wholly in the padding collapse to zero area after clipping: not persons.
+        """
+        boxes = input_to_image_boxes(boxes, ratio, offset, (image.shape[1], image.shape[0]))
+        return boxes, (boxes[:, 2] > boxes[:, 0]) & (boxes[:, 3] > boxes[:, 1])

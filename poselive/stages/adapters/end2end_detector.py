@@ -7,13 +7,11 @@ from typing import Any
 
 import numpy as np
 
-from poselive.geometry import input_to_image_boxes, letterbox
-from poselive.stages.adapters.base import (BatchRunner, Preprocess, engine_spec, output_names,
-                                           pick_outputs)
+from poselive.stages.adapters.base import LetterboxDetector, engine_spec, output_names
 from poselive.types import Detections
 
 
-class End2EndDetector:
+class End2EndDetector(LetterboxDetector):
     """Letterbox -> engine -> (x1, y1, x2, y2, score) per detection -> persons in image px."""
 
     name = "end2end"
@@ -25,26 +23,16 @@ class End2EndDetector:
         return "dets" in output_names(engine) or "dets" in (engine_spec(engine).get("outputs") or ())
 
     def __init__(self, engine: Any, score_threshold: float = 0.3, person_label: int | None = None) -> None:
-        spec = engine_spec(engine)
-        self.engine = engine
-        self.pre = Preprocess.from_engine(engine, self.default_input_size)
-        self.pad_value = int(spec.get("pad_value", 114))
-        self.centered = spec.get("letterbox", "topleft") == "center"
-        self.score_threshold = float(score_threshold)
-        self.person_label = int(spec.get("person_label", 0) if person_label is None else person_label)
-        self.run = BatchRunner(engine, "detector")
+        super().__init__(engine, score_threshold)
+        self.person_label = int(self.spec.get("person_label", 0) if person_label is None else person_label)
 
     def detect(self, image: np.ndarray) -> Detections:
         """Person boxes in original-image pixels, best first."""
-        padded, ratio, offset = letterbox(image, self.pre.input_size, self.pad_value, self.centered)
-        out = self.run(self.pre.to_tensor(padded[None]))
-        dets, labels = pick_outputs(out, ("dets", "labels"), self.engine)
+        (dets, labels), ratio, offset = self._infer(image, ("dets", "labels"))
         dets, labels = dets[0], labels[0].astype(np.int64)
         keep = (labels == self.person_label) & (dets[:, 4] >= self.score_threshold)
         dets, labels = dets[keep], labels[keep]
-        boxes = input_to_image_boxes(dets[:, :4], ratio, offset, (image.shape[1], image.shape[0]))
-        # Boxes wholly in the padding collapse to zero area after clipping: not persons.
-        valid = (boxes[:, 2] > boxes[:, 0]) & (boxes[:, 3] > boxes[:, 1])
+        boxes, valid = self._to_image(dets[:, :4], ratio, offset, image)
         order = np.argsort(-dets[valid, 4], kind="stable")
         return Detections(boxes[valid][order].astype(np.float32),
                           dets[valid, 4][order].astype(np.float32), labels[valid][order])
