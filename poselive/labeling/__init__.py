@@ -11,8 +11,8 @@ from poselive.labeling.boxes import OfficialBoxes
 from poselive.labeling.hashing import EvalLeakError, ExclusionSet, find_overlap, image_hashes
 from poselive.labeling.labeler import Labeler, PersonLabel
 from poselive.labeling.qc import FrameDeduper, QCConfig
-from poselive.labeling.run import ANNOTATIONS, STATS, LabelJob, LabelRun
+from poselive.labeling.run import ANNOTATIONS, BOX_ANNOTATIONS, STATS, LabelJob, LabelRun
 
-__all__ = ["ANNOTATIONS", "STATS", "EvalLeakError", "ExclusionSet", "FrameDeduper", "LabelJob",
+__all__ = ["ANNOTATIONS", "BOX_ANNOTATIONS", "STATS", "EvalLeakError", "ExclusionSet", "FrameDeduper", "LabelJob",
            "LabelRun", "Labeler", "OfficialBoxes", "PersonLabel", "QCConfig", "find_overlap",
            "image_hashes"]

@@ -15,7 +15,7 @@ from typing import Any
 from poselive.errors import ConfigError, PoseliveError
 from poselive.labeling.hashing import default_exclude_dirs
 from poselive.labeling.qc import QCConfig
-from poselive.labeling.run import ANNOTATIONS, STATS, LabelJob, LabelRun, format_summary
+from poselive.labeling.run import ANNOTATIONS, BOX_ANNOTATIONS, STATS, LabelJob, LabelRun, format_summary
 
 log = logging.getLogger("poselive.labeling")
 
@@ -54,6 +54,9 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
                        help=f"QC threshold (default {getattr(QCConfig, name)})")
     p.add_argument("--min-keypoints", type=int, default=None,
                    help=f"accepted keypoints a person needs (default {QCConfig.min_keypoints})")
+    p.add_argument("--boxes-only", action="store_true",
+                   help="write person boxes only (pseudo_boxes.json, for training a detector); "
+                        "no pose teacher is run or needed")
     p.add_argument("--quiet", action="store_true", help="no progress lines")
     p.set_defaults(handler=run)
     return p
@@ -116,7 +119,7 @@ def _build(a: argparse.Namespace) -> tuple[LabelRun, LabelJob]:
     cfg = load_config(a.config, shared) if a.config else empty
     det, pose, pose2 = (getattr(a, k) or cfg.get(k) for k in ("det", "pose", "pose2"))
     out = a.out or cfg.get("out")
-    if not pose:
+    if not pose and not a.boxes_only:
         raise ConfigError("no pose teacher: give --pose MODEL (and --det MODEL unless every image has official boxes)")
     if not out:
         raise ConfigError("no output folder: give --out DIR")
@@ -145,18 +148,20 @@ def _build(a: argparse.Namespace) -> tuple[LabelRun, LabelJob]:
     from poselive.labeling.labeler import Labeler
 
     labeler = Labeler.from_engines(open_engine(det, threads=a.threads) if det else None,
-                                   open_engine(pose, threads=a.threads),
-                                   open_engine(pose2, threads=a.threads) if pose2 else None,
+                                   None if a.boxes_only else open_engine(pose, threads=a.threads),
+                                   open_engine(pose2, threads=a.threads) if pose2 and not a.boxes_only else None,
                                    flip_check=flip, qc=qc)
-    labeler.teacher_names = {"det": det and Path(det).name, "pose": Path(pose).name,
-                             "pose2": pose2 and Path(pose2).name}
+    labeler.teacher_names = {"det": det and Path(det).name}
+    if not a.boxes_only:
+        labeler.teacher_names.update(pose=Path(pose).name, pose2=pose2 and Path(pose2).name)
     stride = a.frame_stride if a.frame_stride is not None else int(cfg.get("frame_stride", 1))
     dedup = a.dedup_threshold if a.dedup_threshold is not None else float(cfg.get("dedup_threshold", 2.0))
     job = LabelJob(out=Path(out), images=[Path(p) for p in images], videos=[Path(v) for v in videos],
                    boxes=[Path(b) for b in cfg["boxes"] + a.boxes], exclude=[Path(e) for e in exclude],
                    frame_stride=stride, dedup_threshold=dedup,
                    max_images=a.max_images if a.max_images is not None else cfg.get("max_images"),
-                   copy_images=a.copy_images, strict_exclude=a.strict_exclude)
+                   copy_images=a.copy_images, strict_exclude=a.strict_exclude,
+                   boxes_only=a.boxes_only)
     return LabelRun(labeler, job), job
 
 
@@ -180,7 +185,8 @@ def run(a: argparse.Namespace) -> int:
         print(f"poselive label: {exc}", file=sys.stderr)
         return 2
     print(format_summary(stats))
-    print(f"wrote {job.out / ANNOTATIONS} and {job.out / STATS}")
+    written = [BOX_ANNOTATIONS, STATS] if job.boxes_only else [ANNOTATIONS, BOX_ANNOTATIONS, STATS]
+    print("wrote " + ", ".join(str(job.out / w) for w in written))
     return 0
 
 

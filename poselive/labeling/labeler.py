@@ -68,9 +68,12 @@ class Labeler:
         if det_engine is not None:
             det = build_detector_adapter(det_engine, score_threshold=min(qc.proposal_score, qc.box_score))
         pose2 = build_pose_adapter(pose2_engine) if pose2_engine is not None else None
-        return cls(det, build_pose_adapter(pose_engine), pose2, **kw)
+        pose = build_pose_adapter(pose_engine) if pose_engine is not None else None  # None: boxes only
+        return cls(det, pose, pose2, **kw)
 
-    def _propose(self, image: np.ndarray, boxes: np.ndarray | None) -> list[PersonLabel]:
+    def propose(self, image: np.ndarray, boxes: np.ndarray | None) -> list[PersonLabel]:
+        """Person boxes without keypoints: ``boxes`` (official) if given, else the detector's
+        proposals above ``qc.proposal_score``, best first."""
         if boxes is not None:
             return [PersonLabel(np.asarray(b, np.float32), 1.0, "official") for b in boxes]
         if self.detector is None:
@@ -88,7 +91,7 @@ class Labeler:
         """
         qc = self.qc
         h, w = image.shape[:2]
-        persons = self._propose(image, boxes)
+        persons = self.propose(image, boxes)
         if boxes is None:  # detector proposals are best first; official boxes are all kept
             persons = persons[: qc.max_persons]
         sane = box_sanity(np.array([p.box for p in persons]).reshape(-1, 4), (w, h), qc)

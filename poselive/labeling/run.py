@@ -1,4 +1,11 @@
-"""A labelling run: images and video frames in, one COCO keypoint json and stats out."""
+"""A labelling run: images and video frames in; a COCO keypoint json, a COCO box json and stats out.
+
+The keypoint json holds the persons that passed every quality control. The box json holds
+every image that was seen (images without persons are the detector's negatives) and every
+person box: official boxes and confident detector boxes as boxes, detector boxes between
+``proposal_score`` and ``box_score`` as ``iscrowd`` ignore regions, so that a detector
+trained on it is neither taught them as persons nor as background.
+"""
 
 from __future__ import annotations
 
@@ -24,6 +31,7 @@ from poselive.labeling.qc import REASONS, FrameDeduper
 log = logging.getLogger("poselive.labeling")
 
 ANNOTATIONS = "pseudo_keypoints.json"
+BOX_ANNOTATIONS = "pseudo_boxes.json"
 STATS = "stats.json"
 
 
@@ -42,6 +50,7 @@ class LabelJob:
     copy_images: bool = False  # copy still images into out/images (else reference them)
     strict_exclude: bool = False  # raise instead of dropping an evaluation image
     jpeg_quality: int = 95
+    boxes_only: bool = False  # person boxes only: skip the pose teachers (no keypoint json)
 
 
 @dataclass
@@ -82,6 +91,8 @@ class LabelRun:
                             "rejected": Counter(), "excluded_files": [], "sources": {}}
         self.images: list[dict] = []
         self.annotations: list[dict] = []
+        self.box_images: list[dict] = []
+        self.box_annotations: list[dict] = []
 
     # -- inputs ------------------------------------------------------------------------------
     def _stills(self) -> Iterator[_Item]:
@@ -194,8 +205,12 @@ class LabelRun:
         st = self.stats
         h, w = item.image.shape[:2]
         official = self.official.lookup(item.path, (w, h)) if item.path is not None else None
-        persons = self.labeler.label(item.image, official)
-        accepted = [p for p in persons if p.accepted]
+        if self.job.boxes_only:
+            persons = self.labeler.propose(item.image, official)
+            accepted: list[PersonLabel] = []
+        else:
+            persons = self.labeler.label(item.image, official)
+            accepted = [p for p in persons if p.accepted]
         per = st["sources"].setdefault(item.source, {"images": 0, "persons_proposed": 0, "persons_accepted": 0})
         per["images"] += 1
         per["persons_proposed"] += len(persons)
@@ -209,20 +224,30 @@ class LabelRun:
                 st["rejected"][p.reason] += 1
         if not persons:
             st["images_without_persons"] += 1
-        if not accepted and persons:
-            return  # nothing usable: every proposal was rejected
-        image_id = len(self.images) + 1
+        image_id = len(self.box_images) + 1
         file_name, file_hash = self._file_name(item, image_id)
         entry = {"id": image_id, "file_name": file_name, "width": w, "height": h,
                  "source": item.source, "sha1": file_hash, "pixel_sha1": pixel_sha1(item.image),
-                 "num_rejected": len(persons) - len(accepted),
                  "boxes": "official" if official is not None else "detector"}
         if item.frame_index is not None:
             entry["frame_index"] = item.frame_index
-        self.images.append(entry)
+        self.box_images.append(entry)
+        for p in persons:
+            self.box_annotations.append(self._box_annotation(p, image_id))
+        if not accepted:
+            return  # no keypoint labels: every proposal was rejected (or there was none)
+        self.images.append(dict(entry, num_rejected=len(persons) - len(accepted)))
         st["images_kept"] += 1
         for p in accepted:
             self.annotations.append(self._annotation(p, image_id))
+
+    def _box_annotation(self, p: PersonLabel, image_id: int) -> dict:
+        x1, y1, x2, y2 = (float(v) for v in p.box)
+        ignore = p.box_source != "official" and p.box_score < self.labeler.qc.box_score
+        return {"id": len(self.box_annotations) + 1, "image_id": image_id, "category_id": 1,
+                "bbox": [round(x1, 2), round(y1, 2), round(x2 - x1, 2), round(y2 - y1, 2)],
+                "area": round((x2 - x1) * (y2 - y1), 2), "iscrowd": int(ignore),
+                "score": round(p.box_score, 4), "box_source": p.box_source}
 
     def summary(self, elapsed: float) -> dict:
         """The stats so far as plain JSON data."""
@@ -238,7 +263,12 @@ class LabelRun:
                          "flip_check": self.labeler.flip_check},
                 "images": self.images, "annotations": self.annotations,
                 "categories": _coco_categories(self.labeler)}
-        (self.job.out / ANNOTATIONS).write_text(json.dumps(coco))
+        if not self.job.boxes_only:
+            (self.job.out / ANNOTATIONS).write_text(json.dumps(coco))
+        boxes = dict(coco, images=self.box_images, annotations=self.box_annotations,
+                     categories=[{"id": 1, "name": "person", "supercategory": "person"}])
+        boxes["info"] = dict(coco["info"], description="poselive person boxes (iscrowd=1: ignore region)")
+        (self.job.out / BOX_ANNOTATIONS).write_text(json.dumps(boxes))
         (self.job.out / STATS).write_text(json.dumps(self.summary(self.stats["elapsed_s"]), indent=2))
 
 

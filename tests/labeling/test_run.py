@@ -11,7 +11,7 @@ import cv2
 import numpy as np
 import pytest
 
-from poselive.labeling import (ANNOTATIONS, STATS, EvalLeakError, ExclusionSet, FrameDeduper, LabelJob,
+from poselive.labeling import (ANNOTATIONS, BOX_ANNOTATIONS, STATS, EvalLeakError, ExclusionSet, FrameDeduper, LabelJob,
                                LabelRun, Labeler, find_overlap)
 from poselive.labeling.cli import add_parser, load_config, run as cli_run
 
@@ -90,6 +90,22 @@ def test_run_writes_coco_and_excludes_eval_image(shared, adapters, small_sources
 
     ds = CocoKeypointDataset(job.out / ANNOTATIONS, job.out, mode="train")
     assert len(ds) == len(anns) and Path(ds[0]["image_path"]).is_file()
+
+    # the box file: every image that was not excluded, every proposed box
+    boxes = json.loads((job.out / BOX_ANNOTATIONS).read_text())
+    assert len(boxes["images"]) == stats["images_seen"] - 1
+    assert len(boxes["annotations"]) == stats["persons_proposed"]
+    kp_by_name = {im["file_name"]: im["id"] for im in coco.dataset["images"]}
+    box_by_name = {im["file_name"]: im["id"] for im in boxes["images"]}
+    assert kp_by_name.items() <= box_by_name.items()  # same ids for the same images
+    for a in boxes["annotations"]:
+        assert a["iscrowd"] == int(a["box_source"] == "detector" and a["score"] < 0.5)
+    assert find_overlap(job.out / BOX_ANNOTATIONS, shared / "data" / "coco-mini" / "val2017") == []
+    from trainer.data.datasets import PersonBoxDataset
+
+    pb = PersonBoxDataset.from_coco(job.out / BOX_ANNOTATIONS, job.out)
+    assert len(pb) == len(boxes["images"])
+    assert sum(len(it["boxes"]) + len(it["ignore"]) for it in pb.items) == len(boxes["annotations"])
 
 
 def test_strict_exclusion_refuses(shared, adapters, small_sources, tmp_path):
@@ -178,3 +194,33 @@ def test_poselive_label_command_end_to_end(shared, teachers, tmp_path, capsys):
     coco = json.loads((tmp_path / "out" / ANNOTATIONS).read_text())
     assert stats["images_seen"] == 2 and len(coco["annotations"]) == stats["persons_accepted"] >= 2
     assert all("flip" in a["agreement"] for a in coco["annotations"])
+
+
+def test_boxes_only_run_writes_person_boxes_for_a_detector(shared, teachers, tmp_path, capsys):
+    """`poselive label --boxes-only`: no pose teacher, official boxes win, every image kept
+    (those without persons are negatives), uncertain detector boxes become ignore regions."""
+    from poselive.apps.cli import main
+
+    pool = shared / "data" / "pool" / "coco-boxes"
+    d = tmp_path / "imgs"
+    d.mkdir()
+    for p in sorted((pool / "images").iterdir())[:3]:
+        shutil.copy(p, d / p.name)
+    shutil.copy(shared / "data" / "videos" / "messi5.jpg", d / "messi5.jpg")  # no official boxes
+    rc = main(["label", "--boxes-only", "--det", str(teachers / "rtmdet-nano-person.onnx"), "--images", str(d),
+               "--boxes", str(pool / "person_boxes.json"), "--out", str(tmp_path / "out"), "--threads", "1",
+               "--quiet", "--shared", str(shared)])
+    assert rc == 0, capsys.readouterr().err
+    assert not (tmp_path / "out" / ANNOTATIONS).exists()
+    coco = json.loads((tmp_path / "out" / BOX_ANNOTATIONS).read_text())
+    assert len(coco["images"]) == 4
+    by_image = {im["id"]: Path(im["file_name"]).name for im in coco["images"]}
+    srcs = {by_image[a["image_id"]]: a["box_source"] for a in coco["annotations"]}
+    assert srcs.get("messi5.jpg") == "detector"
+    assert all(v == "official" for k, v in srcs.items() if k != "messi5.jpg")
+    official = json.loads((pool / "person_boxes.json").read_text())
+    names = {im["id"]: im["file_name"] for im in official["images"]}
+    want = sum(1 for a in official["annotations"] if Path(names[a["image_id"]]).name in set(by_image.values())
+               and a.get("category_id", 1) == 1)
+    got = sum(1 for a in coco["annotations"] if a["box_source"] == "official")
+    assert got == want
