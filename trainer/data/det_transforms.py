@@ -28,19 +28,53 @@ def _filter_boxes(boxes: np.ndarray, w: int, h: int, min_size: float = 2.0) -> n
     return b[keep]
 
 
+def paint_ignore(sample: dict) -> dict:
+    """Grey out (pad value) the sample's ``ignore`` regions where no person box covers them.
+
+    Ignore regions are crowds and uncertain pseudo-label boxes: neither persons to learn nor
+    background. The training targets carry no ignore mask, so the pixels are removed instead
+    and the detector is taught nothing there. Pixels inside a person box are kept.
+    """
+    ignore = np.asarray(sample.get("ignore", np.zeros((0, 4))), np.float32).reshape(-1, 4)
+    if not len(ignore):
+        return sample
+    img = sample["image"]
+    h, w = img.shape[:2]
+    mask = np.zeros((h, w), bool)
+    for x1, y1, x2, y2 in np.round(_filter_boxes(ignore, w, h, 1.0)).astype(int):
+        mask[y1:y2, x1:x2] = True
+    for x1, y1, x2, y2 in np.round(_filter_boxes(sample["boxes"], w, h, 1.0)).astype(int):
+        mask[y1:y2, x1:x2] = False
+    if mask.any():
+        img = img.copy()
+        img[mask] = PAD
+        sample["image"] = img
+    return sample
+
+
+def _load(sample: dict, paint: bool) -> dict:
+    sample = load_image_and_boxes(sample)
+    return paint_ignore(sample) if paint else sample
+
+
 class LoadDetSample:
-    """Read the image and make the boxes pixel xyxy (YOLO labels are normalised)."""
+    """Read the image and make the boxes pixel xyxy (YOLO labels are normalised); with
+    ``paint_ignore``, grey out the ignore regions (``paint_ignore``)."""
+
+    def __init__(self, paint_ignore: bool = False) -> None:
+        self.paint_ignore = paint_ignore
 
     def __call__(self, sample: dict, rng: np.random.Generator) -> dict:
-        return load_image_and_boxes(sample)
+        return _load(sample, self.paint_ignore)
 
 
 class Mosaic:
     """With ``prob``, tile this image and three random others 2x2 about a random centre
     and crop the model's input size out of it (YOLOX/RTMDet's mosaic)."""
 
-    def __init__(self, dataset: Any, input_size: Sequence[int], prob: float = 0.5) -> None:
+    def __init__(self, dataset: Any, input_size: Sequence[int], prob: float = 0.5, paint_ignore: bool = False) -> None:
         self.dataset, self.input_size, self.prob = dataset, (int(input_size[0]), int(input_size[1])), prob
+        self.paint_ignore = paint_ignore
 
     def __call__(self, sample: dict, rng: np.random.Generator) -> dict:
         u = rng.random()
@@ -52,7 +86,7 @@ class Mosaic:
         canvas = np.full((2 * h, 2 * w, 3), PAD, np.uint8)
         xc, yc = int(cx * w), int(cy * h)
         all_boxes = []
-        for i, s in enumerate([sample] + [load_image_and_boxes(dict(self.dataset.items[int(j)])) for j in others]):
+        for i, s in enumerate([sample] + [_load(dict(self.dataset.items[int(j)]), self.paint_ignore) for j in others]):
             img, boxes = s["image"], np.asarray(s["boxes"], np.float32).reshape(-1, 4)
             r = min(w / img.shape[1], h / img.shape[0])
             img = cv2.resize(img, (max(1, int(img.shape[1] * r)), max(1, int(img.shape[0] * r))))
@@ -151,13 +185,15 @@ def collate_detection(batch: list[dict]) -> dict:
 
 
 def build_detector_pipeline(spec: dict, dataset: Any, aug: dict | None = None, train: bool = True) -> Compose:
-    """The standard detector pipeline for a spec; ``aug`` keys: mosaic, scale, flip, color."""
+    """The standard detector pipeline for a spec; ``aug`` keys: mosaic, scale, flip, color,
+    paint_ignore (default true: grey out ignore regions in training images)."""
     aug = dict(aug or {})
     size = tuple(spec["input_size"])
-    steps: list = [LoadDetSample()]
+    paint = bool(aug.get("paint_ignore", True)) and train
+    steps: list = [LoadDetSample(paint)]
     if train:
         if aug.get("mosaic", 0.5) > 0:
-            steps.append(Mosaic(dataset, size, prob=aug.get("mosaic", 0.5)))
+            steps.append(Mosaic(dataset, size, prob=aug.get("mosaic", 0.5), paint_ignore=paint))
         steps.append(RandomResizeCrop(size, tuple(aug.get("scale", (0.5, 1.5)))))
         if aug.get("flip", 0.5) > 0:
             steps.append(DetRandomFlip(aug.get("flip", 0.5)))
