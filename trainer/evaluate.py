@@ -131,6 +131,17 @@ def detect_dataset(detect: Callable[[np.ndarray], Any], ann: str | Path | dict, 
     return results
 
 
+def detector_results(model_path: str | Path, ann: str | Path | dict, images: str | Path,
+                     score_threshold: float = 0.001, progress: bool = False, threads: int | None = None) -> list[dict]:
+    """COCO box results of a detector (ONNX, checkpoint or engine) on every image of ``ann``."""
+    from engines import open_engine
+    from poselive.stages.adapters import build_detector_adapter
+
+    adapter = build_detector_adapter(open_engine(model_path, threads=threads), score_threshold=score_threshold)
+    coco = json.loads(Path(ann).read_text()) if not isinstance(ann, dict) else ann
+    return detect_dataset(adapter.detect, coco, images, progress)
+
+
 def evaluate_detector(model_path: str | Path, ann: str | Path, images: str | Path, out_json: str | Path | None = None,
                       score_threshold: float = 0.001, progress: bool = True) -> dict[str, Any]:
     """COCO person-box AP/AR of a detector (ONNX) on a COCO instances/keypoints json.
@@ -138,18 +149,26 @@ def evaluate_detector(model_path: str | Path, ann: str | Path, images: str | Pat
     A low ``score_threshold`` is used on purpose: AP integrates over all scores, and a
     deployment threshold would cut the low-precision tail off the curve.
     """
-    from engines import open_engine
-    from poselive.stages.adapters import build_detector_adapter
-
-    engine = open_engine(model_path)
-    adapter = build_detector_adapter(engine, score_threshold=score_threshold)
     coco = json.loads(Path(ann).read_text())
-    results = detect_dataset(adapter.detect, coco, images, progress)
+    results = detector_results(model_path, coco, images, score_threshold, progress)
     out: dict[str, Any] = dict(box_ap(coco, results, cat_ids=[1]))
     out.update({"detections": len(results), "model": str(model_path)})
     if out_json:
         Path(out_json).write_text(json.dumps(out, indent=2))
     return out
+
+
+def is_detector(model_path: str | Path) -> bool:
+    """True when a model file is a person detector (its spec says so, or, for external
+    ONNX models, its outputs are detector outputs: ``dets``/``boxes``)."""
+    from engines import open_engine
+
+    engine = open_engine(model_path, threads=1)
+    task = (getattr(engine, "spec", None) or {}).get("task")
+    if task:
+        return task == "detector"
+    names = {o.name for o in engine.outputs}
+    return bool(names & {"dets", "boxes", "bboxes"})
 
 
 def evaluate_detector_model(model: Any, spec: dict, dataset: Any, device: Any = "cpu", score_threshold: float = 0.001,

@@ -6,6 +6,7 @@ import argparse
 import json
 import sys
 import time
+from pathlib import Path
 from typing import Callable
 
 from poselive import __version__
@@ -147,11 +148,22 @@ def cmd_train(a: argparse.Namespace) -> int:
 
 @command("eval")
 def cmd_eval(a: argparse.Namespace) -> int:
-    """COCO keypoint AP of a model (checkpoint or ONNX) on an annotated image set."""
-    from trainer.evaluate import evaluate
+    """COCO keypoint AP of a pose model, or person-box AP of a detector, on an annotated image set."""
+    from trainer.evaluate import detector_results, evaluate, evaluate_detector, is_detector
 
-    res = evaluate(a.model, a.ann, a.images, det_results=a.det_results, flip_test=a.flip_test,
-                   out_json=a.json)
+    task = a.task if a.task != "auto" else ("detector" if is_detector(a.model) else "pose")
+    if task == "detector":
+        res = evaluate_detector(a.model, a.ann, a.images, out_json=a.json)
+    else:
+        det_results = a.det_results
+        if a.det:  # the whole pipeline: this detector's boxes at the pipeline's threshold
+            det_results = detector_results(a.det, a.ann, a.images, score_threshold=a.det_threshold)
+        res = evaluate(a.model, a.ann, a.images, det_results=det_results, flip_test=a.flip_test,
+                       out_json=a.json)
+        if a.det:
+            res.update(detector=str(a.det), det_threshold=a.det_threshold)
+            if a.json:
+                Path(a.json).write_text(json.dumps(res, indent=2))
     print(json.dumps(res, indent=2))
     return 0
 
@@ -209,11 +221,17 @@ def make_parser() -> argparse.ArgumentParser:
     t.add_argument("config")
     t.add_argument("--set", nargs="*", metavar="KEY=VALUE", help="override config entries")
 
-    e = sub.add_parser("eval", help="COCO keypoint AP of a model")
+    e = sub.add_parser("eval", help="COCO keypoint AP of a pose model, or box AP of a detector")
     e.add_argument("model", help="checkpoint or ONNX file")
-    e.add_argument("--ann", required=True, help="COCO keypoint annotations json")
+    e.add_argument("--ann", required=True, help="COCO keypoint (or, for a detector, instances) annotations json")
     e.add_argument("--images", required=True, help="image folder")
+    e.add_argument("--task", choices=["auto", "pose", "detector"], default="auto",
+                   help="what the model is (auto: from its spec or outputs)")
     e.add_argument("--det-results", help="COCO detection results json (default: ground-truth boxes)")
+    e.add_argument("--det", help="whole-pipeline AP: run this detector for the person boxes instead of "
+                   "using ground-truth boxes")
+    e.add_argument("--det-threshold", type=float, default=0.3,
+                   help="detector score threshold with --det (default 0.3, the pipeline's)")
     e.add_argument("--flip-test", action="store_true")
     e.add_argument("--json", help="write the metrics here")
 
