@@ -15,7 +15,7 @@ ASSETS = REPO_ROOT / "assets"
 
 # Models that poselive ships; used when --det/--pose are not given.
 DEFAULT_DET = ("poselive-det-nano.onnx", "poselive-det-nano.pt")
-DEFAULT_POSE = ("poselive-pose-t.onnx", "poselive-pose-t.pt")
+DEFAULT_POSE = ("poselive-pose-t-hm.onnx", "poselive-pose-t-hm.pt", "poselive-pose-t.onnx", "poselive-pose-t.pt")
 
 
 def _default_model(names: tuple[str, ...], flag: str) -> Path:
