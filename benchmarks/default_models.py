@@ -1,0 +1,200 @@
+"""The default-model bars, measured side by side in one run (issue 6, docs/default-models.md).
+
+    python3 benchmarks/default_models.py [--det assets/poselive-det-nano.onnx]
+        [--pose assets/poselive-pose-t.onnx] [--shared ../shared] [--threads 1] [--json OUT]
+
+On coco-mini/val2017 (never trained on) it measures, for poselive's models and the teachers:
+
+1. pose COCO AP with ground-truth boxes (poselive-pose-t, MoveNet Lightning, Thunder);
+2. person-box AP of the detectors (poselive-det-nano, RTMDet-nano) at their input sizes;
+3. whole-pipeline keypoint AP without ground-truth boxes: each detector's boxes at the
+   pipeline's default threshold (0.3), then each pose model, OKS-NMS as ``poselive eval``;
+4. CPU time on ONNX Runtime with ``--threads`` intra-op threads: model-only per crop / per
+   image (batch 1) and adapter time (pre-processing + model + decoding) on the real crops
+   and images, in interleaved rounds so that load from other processes hits all models
+   alike; the median of the per-round medians is reported, and the ratios.
+
+Prints Markdown tables; ``--json`` writes every number.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from engines import open_engine  # noqa: E402
+from engines.bench import bench_model  # noqa: E402
+from poselive.evaluation import box_ap  # noqa: E402
+from poselive.stages.adapters import build_detector_adapter, build_pose_adapter  # noqa: E402
+from trainer.evaluate import detect_dataset, evaluate  # noqa: E402
+
+PIPELINE_DET_THRESHOLD = 0.3  # DetectorStage's default
+
+
+def _median_of_rounds(fns: dict, rounds: int) -> dict:
+    """Run each fn once per round, interleaved; the median over rounds of what each returns."""
+    got: dict = {k: [] for k in fns}
+    for _ in range(rounds):
+        for k, fn in fns.items():
+            got[k].append(fn())
+    return {k: float(np.median(v)) for k, v in got.items()}
+
+
+def _adapter_time_per_crop(adapter, samples: list[tuple[np.ndarray, np.ndarray]]) -> float:
+    """ms per person of ``adapter.estimate`` called once per person (batch 1)."""
+    t0 = time.perf_counter()
+    n = 0
+    for image, boxes in samples:
+        for b in boxes:
+            adapter.estimate(image, b[None])
+            n += 1
+    return (time.perf_counter() - t0) * 1e3 / max(1, n)
+
+
+def _model_time(engine, shape: tuple[int, ...], dtype=np.float32, iters: int = 30) -> float:
+    """Median ms of ``engine.run`` on one fixed input (the adapter's input size, batch 1)."""
+    feeds = {engine.inputs[0].name: np.zeros(shape, dtype)}
+    for _ in range(3):
+        engine.run(feeds)
+    t = []
+    for _ in range(iters):
+        t0 = time.perf_counter()
+        engine.run(feeds)
+        t.append(time.perf_counter() - t0)
+    return float(np.median(t)) * 1e3
+
+
+def _adapter_time_per_image(adapter, images: list[np.ndarray]) -> float:
+    t0 = time.perf_counter()
+    for im in images:
+        adapter.detect(im)
+    return (time.perf_counter() - t0) * 1e3 / max(1, len(images))
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--det", default=str(ROOT / "assets/poselive-det-nano.onnx"))
+    ap.add_argument("--pose", default=str(ROOT / "assets/poselive-pose-t.onnx"))
+    ap.add_argument("--shared", default=os.environ.get("POSELIVE_SHARED", str(ROOT.parent / "shared")))
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--json", help="write all numbers here")
+    a = ap.parse_args(argv)
+
+    shared = Path(a.shared)
+    teachers = shared / "data/teachers"
+    val = shared / "data/coco-mini/val2017"
+    kp_ann = shared / "data/coco-mini/annotations/person_keypoints_val2017.json"
+    box_ann = shared / "data/coco-mini/annotations/instances_val2017.json"
+    for p in (a.det, a.pose, teachers, val, kp_ann, box_ann):
+        if not Path(p).exists():
+            print(f"missing: {p}", file=sys.stderr)
+            return 2
+    pose_name = Path(a.pose).stem
+    poses = {pose_name: a.pose, "MoveNet Lightning": str(teachers / "movenet-lightning.onnx"),
+             "MoveNet Thunder": str(teachers / "movenet-thunder.onnx")}
+    dets = {"poselive-det-nano": a.det, "RTMDet-nano (teacher)": str(teachers / "rtmdet-nano-person.onnx")}
+    out: dict = {"machine": {"cpu": platform.processor() or platform.machine(), "cores": os.cpu_count(),
+                             "ort_threads": a.threads}, "pose_gt_boxes": {}, "detector": {}, "pipeline": {},
+                 "time": {}}
+
+    # 1. pose AP with ground-truth boxes
+    for name, path in poses.items():
+        m = evaluate(path, kp_ann, val, progress=False)
+        out["pose_gt_boxes"][name] = {k: m[k] for k in ("AP", "AP50", "AP75", "AR")}
+        print(f"[pose] {name}: AP {m['AP']:.4f}", file=sys.stderr, flush=True)
+
+    # 2. detector box AP (all scores), and the pipeline's boxes (score >= 0.3)
+    boxes_coco = json.loads(box_ann.read_text())
+    det_results: dict = {}
+    for name, path in dets.items():
+        adapter = build_detector_adapter(open_engine(path, threads=a.threads), score_threshold=0.001)
+        res = detect_dataset(adapter.detect, boxes_coco, val)
+        m = box_ap(boxes_coco, res, cat_ids=[1])
+        out["detector"][name] = {k: m[k] for k in ("AP", "AP50", "AP75", "AR100")}
+        det_results[name] = [r for r in res if r["score"] >= PIPELINE_DET_THRESHOLD]
+        print(f"[det] {name}: box AP {m['AP']:.4f}", file=sys.stderr, flush=True)
+
+    # 3. whole pipeline: every detector x every pose model
+    for dname, dres in det_results.items():
+        for pname, ppath in poses.items():
+            m = evaluate(ppath, kp_ann, val, det_results=dres, progress=False)
+            out["pipeline"][f"{dname} + {pname}"] = {k: m[k] for k in ("AP", "AP50", "AP75", "AR")}
+            print(f"[pipeline] {dname} + {pname}: AP {m['AP']:.4f}", file=sys.stderr, flush=True)
+
+    # 4. CPU time, interleaved rounds
+    kp = json.loads(kp_ann.read_text())
+    by_image: dict = {}
+    for an in kp["annotations"]:
+        if an.get("iscrowd", 0) or an.get("num_keypoints", 0) == 0:
+            continue
+        x, y, w, h = an["bbox"]
+        by_image.setdefault(an["image_id"], []).append([x, y, x + w, y + h])
+    names = {im["id"]: im["file_name"] for im in kp["images"]}
+    crops = [(cv2.imread(str(val / names[i])), np.array(b, np.float32)) for i, b in sorted(by_image.items())][:40]
+    images = [cv2.imread(str(val / im["file_name"])) for im in boxes_coco["images"]][:40]
+    pose_engines = {n: open_engine(p, threads=a.threads) for n, p in poses.items() if n != "MoveNet Thunder"}
+    det_engines = {n: open_engine(p, threads=a.threads) for n, p in dets.items()}
+    pose_adapters = {n: build_pose_adapter(e) for n, e in pose_engines.items()}
+    det_adapters = {n: build_detector_adapter(e, score_threshold=PIPELINE_DET_THRESHOLD) for n, e in det_engines.items()}
+    for adapter in pose_adapters.values():  # warm-up
+        _adapter_time_per_crop(adapter, crops[:3])
+    fns = {}
+    for n, e in pose_engines.items():
+        fns[f"pose model {n}"] = lambda e=e: bench_model(e, batch_sizes=(1,), warmup=3, iters=30)[0]["p50_ms"]
+        fns[f"pose adapter {n}"] = lambda ad=pose_adapters[n]: _adapter_time_per_crop(ad, crops)
+    for n, e in det_engines.items():
+        w, h = det_adapters[n].pre.input_size  # both detectors at 320x320, as the adapters run them
+        fns[f"det model {n}"] = lambda e=e, w=w, h=h: _model_time(e, (1, 3, h, w))
+        fns[f"det adapter {n}"] = lambda ad=det_adapters[n]: _adapter_time_per_image(ad, images)
+    out["time"] = _median_of_rounds(fns, a.rounds)
+    out["time"]["persons_timed"] = sum(len(b) for _, b in crops)
+    out["time"]["images_timed"] = len(images)
+
+    t = out["time"]
+    print(f"\nCPU: {out['machine']['cpu']}, {out['machine']['cores']} cores, ONNX Runtime {a.threads} thread(s), "
+          f"median of {a.rounds} interleaved rounds\n")
+    print("| pose model (GT boxes) | AP | AP50 | AR | model ms/crop | adapter ms/crop |")
+    print("|---|---|---|---|---|---|")
+    for n, m in out["pose_gt_boxes"].items():
+        mt = t.get(f"pose model {n}")
+        at = t.get(f"pose adapter {n}")
+        print(f"| {n} | {m['AP']:.4f} | {m['AP50']:.4f} | {m['AR']:.4f} | "
+              f"{'' if mt is None else f'{mt:.2f}'} | {'' if at is None else f'{at:.2f}'} |")
+    print("\n| detector (320×320) | box AP | AP50 | AR100 | model ms/image | adapter ms/image |")
+    print("|---|---|---|---|---|---|")
+    for n, m in out["detector"].items():
+        print(f"| {n} | {m['AP']:.4f} | {m['AP50']:.4f} | {m['AR100']:.4f} | "
+              f"{t[f'det model {n}']:.2f} | {t[f'det adapter {n}']:.2f} |")
+    print("\n| pipeline (boxes >= 0.3, no GT) | AP | AP50 | AR |")
+    print("|---|---|---|---|")
+    for n, m in out["pipeline"].items():
+        print(f"| {n} | {m['AP']:.4f} | {m['AP50']:.4f} | {m['AR']:.4f} |")
+    ratio_pose = t[f"pose model {pose_name}"] / t["pose model MoveNet Lightning"]
+    ratio_det = t["det model poselive-det-nano"] / t["det model RTMDet-nano (teacher)"]
+    out["ratios"] = {"pose_time_vs_lightning": ratio_pose, "det_time_vs_rtmdet": ratio_det,
+                     "pose_ap_vs_lightning": out["pose_gt_boxes"][pose_name]["AP"]
+                     / max(1e-9, out["pose_gt_boxes"]["MoveNet Lightning"]["AP"]),
+                     "det_ap_vs_rtmdet": out["detector"]["poselive-det-nano"]["AP"]
+                     / max(1e-9, out["detector"]["RTMDet-nano (teacher)"]["AP"])}
+    print(f"\npose time / Lightning (model only): {ratio_pose:.2f} (bar <= 0.5); "
+          f"pose AP / Lightning: {out['ratios']['pose_ap_vs_lightning']:.2f} (bar >= 1.0)")
+    print(f"det time / RTMDet (model only): {ratio_det:.2f} (bar <= 1.0); "
+          f"det AP / RTMDet: {out['ratios']['det_ap_vs_rtmdet']:.2f} (bar >= 0.9)")
+    if a.json:
+        Path(a.json).write_text(json.dumps(out, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
