@@ -1,7 +1,7 @@
 """The default-model bars, measured side by side in one run (issue 6, docs/default-models.md).
 
     python3 benchmarks/default_models.py [--det assets/poselive-det-nano.onnx]
-        [--pose assets/poselive-pose-t.onnx] [--shared ../shared] [--threads 1] [--json OUT]
+        [--pose assets/poselive-pose-t-hm.onnx] [--shared ../shared] [--threads 1] [--json OUT]
 
 On coco-mini/val2017 (never trained on) it measures, for poselive's models and the teachers:
 
@@ -84,7 +84,7 @@ def _adapter_time_per_image(adapter, images: list[np.ndarray]) -> float:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--det", default=str(ROOT / "assets/poselive-det-nano.onnx"))
-    ap.add_argument("--pose", default=str(ROOT / "assets/poselive-pose-t.onnx"))
+    ap.add_argument("--pose", default=str(ROOT / "assets/poselive-pose-t-hm.onnx"))
     ap.add_argument("--shared", default=os.environ.get("POSELIVE_SHARED", str(ROOT.parent / "shared")))
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--rounds", type=int, default=5)
