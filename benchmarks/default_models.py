@@ -36,7 +36,7 @@ from engines import open_engine  # noqa: E402
 from engines.bench import bench_model  # noqa: E402
 from poselive.evaluation import box_ap  # noqa: E402
 from poselive.stages.adapters import build_detector_adapter, build_pose_adapter  # noqa: E402
-from trainer.evaluate import detect_dataset, evaluate  # noqa: E402
+from trainer.evaluate import detector_results, evaluate  # noqa: E402
 
 PIPELINE_DET_THRESHOLD = 0.3  # DetectorStage's default
 
@@ -61,17 +61,9 @@ def _adapter_time_per_crop(adapter, samples: list[tuple[np.ndarray, np.ndarray]]
     return (time.perf_counter() - t0) * 1e3 / max(1, n)
 
 
-def _model_time(engine, shape: tuple[int, ...], dtype=np.float32, iters: int = 30) -> float:
-    """Median ms of ``engine.run`` on one fixed input (the adapter's input size, batch 1)."""
-    feeds = {engine.inputs[0].name: np.zeros(shape, dtype)}
-    for _ in range(3):
-        engine.run(feeds)
-    t = []
-    for _ in range(iters):
-        t0 = time.perf_counter()
-        engine.run(feeds)
-        t.append(time.perf_counter() - t0)
-    return float(np.median(t)) * 1e3
+def _model_ms(engine, input_size: tuple[int, int] | None = None) -> float:
+    """Median ms of one batch-1 ``engine.run`` (``engines.bench.bench_model``)."""
+    return bench_model(engine, batch_sizes=(1,), warmup=3, iters=30, input_size=input_size)[0]["p50_ms"]
 
 
 def _adapter_time_per_image(adapter, images: list[np.ndarray]) -> float:
@@ -118,8 +110,7 @@ def main(argv: list[str] | None = None) -> int:
     boxes_coco = json.loads(box_ann.read_text())
     det_results: dict = {}
     for name, path in dets.items():
-        adapter = build_detector_adapter(open_engine(path, threads=a.threads), score_threshold=0.001)
-        res = detect_dataset(adapter.detect, boxes_coco, val)
+        res = detector_results(path, boxes_coco, val, score_threshold=0.001, threads=a.threads)
         m = box_ap(boxes_coco, res, cat_ids=[1])
         out["detector"][name] = {k: m[k] for k in ("AP", "AP50", "AP75", "AR100")}
         det_results[name] = [r for r in res if r["score"] >= PIPELINE_DET_THRESHOLD]
@@ -151,11 +142,11 @@ def main(argv: list[str] | None = None) -> int:
         _adapter_time_per_crop(adapter, crops[:3])
     fns = {}
     for n, e in pose_engines.items():
-        fns[f"pose model {n}"] = lambda e=e: bench_model(e, batch_sizes=(1,), warmup=3, iters=30)[0]["p50_ms"]
+        fns[f"pose model {n}"] = lambda e=e: _model_ms(e)
         fns[f"pose adapter {n}"] = lambda ad=pose_adapters[n]: _adapter_time_per_crop(ad, crops)
     for n, e in det_engines.items():
-        w, h = det_adapters[n].pre.input_size  # both detectors at 320x320, as the adapters run them
-        fns[f"det model {n}"] = lambda e=e, w=w, h=h: _model_time(e, (1, 3, h, w))
+        # both detectors at 320x320, as the adapters run them (RTMDet's ONNX input is dynamic)
+        fns[f"det model {n}"] = lambda e=e, size=det_adapters[n].pre.input_size: _model_ms(e, size)
         fns[f"det adapter {n}"] = lambda ad=det_adapters[n]: _adapter_time_per_image(ad, images)
     out["time"] = _median_of_rounds(fns, a.rounds)
     out["time"]["persons_timed"] = sum(len(b) for _, b in crops)

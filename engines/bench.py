@@ -28,12 +28,17 @@ def _fill_shape(shape: tuple[int | None, ...], batch: int, spec: dict[str, Any])
     return (batch, *(int(d) for d in rest))
 
 
-def make_feeds(engine: Engine, batch: int, seed: int = 0) -> dict[str, np.ndarray]:
-    """Random inputs of the engine's dtypes at the given batch size."""
+def make_feeds(engine: Engine, batch: int, seed: int = 0,
+               input_size: tuple[int, int] | None = None) -> dict[str, np.ndarray]:
+    """Random inputs of the engine's dtypes at the given batch size; dynamic H/W from
+    ``input_size`` (w, h) when given, else from the spec."""
     rng = np.random.default_rng(seed)
+    spec = dict(engine.spec or {})
+    if input_size is not None:
+        spec["input_size"] = list(input_size)
     feeds = {}
     for t in engine.inputs:
-        shape = _fill_shape(t.shape, batch, engine.spec or {})
+        shape = _fill_shape(t.shape, batch, spec)
         if np.issubdtype(np.dtype(t.dtype), np.integer):
             feeds[t.name] = rng.integers(0, 256, shape).astype(t.dtype)
         else:
@@ -42,8 +47,10 @@ def make_feeds(engine: Engine, batch: int, seed: int = 0) -> dict[str, np.ndarra
 
 
 def bench_model(engine: Engine, batch_sizes: tuple[int, ...] = (1, 8), warmup: int = 5,
-                iters: int = 30) -> list[dict[str, Any]]:
+                iters: int = 30, input_size: tuple[int, int] | None = None) -> list[dict[str, Any]]:
     """Median / p95 latency (ms) and throughput (items/s) of ``engine.run`` per batch size.
+
+    ``input_size`` (w, h) sets dynamic H/W for models whose spec does not (external ONNX).
 
     A batch size that the engine cannot take (a fixed-batch model) is skipped with a
     row that says why, so one odd model does not stop a benchmark run.
@@ -56,7 +63,7 @@ def bench_model(engine: Engine, batch_sizes: tuple[int, ...] = (1, 8), warmup: i
             rows.append({"batch": int(b), "skipped": f"the model takes batch {fixed} only",
                          "p50_ms": nan, "median_ms": nan, "p95_ms": nan, "items_per_s": nan})
             continue
-        feeds = make_feeds(engine, int(b))
+        feeds = make_feeds(engine, int(b), input_size=input_size)
         for _ in range(max(0, warmup)):
             engine.run(feeds)
         times = np.empty(max(1, iters))

@@ -92,7 +92,8 @@ def _oks_nms_per_image(results: list[dict], areas: list[float], sigmas: np.ndarr
 
 def evaluate(model_path: str | Path, ann: str | Path, images: str | Path, det_results: str | Path | None = None,
              flip_test: bool = False, out_json: str | Path | None = None, keypoint_set: str | None = None,
-             score_threshold: float | None = None, progress: bool = True) -> dict[str, Any]:
+             score_threshold: float | None = None, progress: bool = True,
+             extra: dict[str, Any] | None = None) -> dict[str, Any]:
     """COCO keypoint AP/AR of a pose model (checkpoint or ONNX) on ``ann`` + ``images``.
 
     Persons come from the ground-truth boxes, or from ``det_results`` (a COCO results json
@@ -107,6 +108,7 @@ def evaluate(model_path: str | Path, ann: str | Path, images: str | Path, det_re
     out: dict[str, Any] = dict(metrics)
     out.update({"persons": len(results), "model": str(model_path), "keypoint_set": str(kset),
                 "boxes": "detections" if det_results else "ground truth", "flip_test": bool(flip_test)})
+    out.update(extra or {})  # e.g. which detector gave the boxes
     if out_json:
         p = Path(out_json)
         p.parent.mkdir(parents=True, exist_ok=True)

@@ -12,21 +12,12 @@ ONNX model gives the checkpoint's outputs (batch 1 and 3), and prints the learni
 from __future__ import annotations
 
 import argparse
-import hashlib
 import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
 from poselive.errors import PoseliveError
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def _git_commit() -> str | None:
@@ -49,6 +40,7 @@ def curve_table(history: list[dict]) -> str:
 
 def release(checkpoint: str | Path, out_stem: str | Path, command: str | None = None) -> dict[str, Any]:
     """Write ``<out_stem>.pt`` and ``<out_stem>.onnx``; returns paths, sizes, parity and the curve."""
+    from engines.cache import file_sha256
     from poselive.models import load_model, read_checkpoint, save_checkpoint
     from poselive.models.export import export_onnx, onnx_parity
 
@@ -59,7 +51,7 @@ def release(checkpoint: str | Path, out_stem: str | Path, command: str | None = 
     history = list(((extra.get("train_state") or {}).get("history")) or [])
     spec = dict(spec)
     prov = dict(spec.get("provenance") or {})
-    prov["release"] = {"from_checkpoint": checkpoint.name, "checkpoint_sha256": _sha256(checkpoint),
+    prov["release"] = {"from_checkpoint": checkpoint.name, "checkpoint_sha256": file_sha256(checkpoint),
                        "git_commit": _git_commit(), "training_command": command}
     spec["provenance"] = prov
     out_stem.parent.mkdir(parents=True, exist_ok=True)

@@ -6,7 +6,6 @@ import argparse
 import json
 import sys
 import time
-from pathlib import Path
 from typing import Callable
 
 from poselive import __version__
@@ -155,15 +154,12 @@ def cmd_eval(a: argparse.Namespace) -> int:
     if task == "detector":
         res = evaluate_detector(a.model, a.ann, a.images, out_json=a.json)
     else:
-        det_results = a.det_results
+        det_results, extra = a.det_results, None
         if a.det:  # the whole pipeline: this detector's boxes at the pipeline's threshold
             det_results = detector_results(a.det, a.ann, a.images, score_threshold=a.det_threshold)
+            extra = {"detector": str(a.det), "det_threshold": a.det_threshold}
         res = evaluate(a.model, a.ann, a.images, det_results=det_results, flip_test=a.flip_test,
-                       out_json=a.json)
-        if a.det:
-            res.update(detector=str(a.det), det_threshold=a.det_threshold)
-            if a.json:
-                Path(a.json).write_text(json.dumps(res, indent=2))
+                       out_json=a.json, extra=extra)
     print(json.dumps(res, indent=2))
     return 0
 

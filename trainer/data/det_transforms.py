@@ -59,7 +59,7 @@ def _load(sample: dict, paint: bool) -> dict:
 
 class LoadDetSample:
     """Read the image and make the boxes pixel xyxy (YOLO labels are normalised); with
-    ``paint_ignore``, grey out the ignore regions (``paint_ignore``)."""
+    ``paint_ignore=True``, also grey out the sample's ignore regions (see ``paint_ignore``)."""
 
     def __init__(self, paint_ignore: bool = False) -> None:
         self.paint_ignore = paint_ignore
