@@ -236,6 +236,14 @@ def make_parser() -> argparse.ArgumentParser:
     bn.add_argument("--model-only", action="store_true")
     bn.add_argument("--model", action="append", help="model(s) for --model-only")
     bn.add_argument("--batch", type=int, nargs="*", default=[1, 8])
+    bn.add_argument("--device", default="cpu",
+                    help="--model-only: cpu, cuda or cuda:N (torch device; ONNX Runtime's CUDA provider)")
+    bn.add_argument("--precision", nargs="+", choices=["fp32", "fp16"], default=["fp32"],
+                    help="--model-only: one row set per precision (fp16: torch half, TensorRT fp16 build)")
+    bn.add_argument("--cuda-graphs", nargs="+", choices=["off", "on"], default=["off"],
+                    help="--model-only: torch on CUDA with and/or without CUDA graphs")
+    bn.add_argument("--channels-last", action="store_true", help="--model-only: torch channels-last")
+    bn.add_argument("--markdown", action="store_true", help="--model-only: print docs/benchmarks.md table rows")
     bn.add_argument("--iters", type=int, default=50)
     bn.add_argument("--max-frames", type=int, default=200)
     bn.add_argument("--json", help="write results here")

@@ -91,3 +91,47 @@ def test_build_command_onnxruntime(tmp_path):
     r = run_cli("build", str(ckpt), "--backend", "tensorrt", "--out-dir", str(tmp_path / "eng"))
     if r.returncode != 0:  # the usual case here: no TensorRT, the message names the extra
         assert "poselive[tensorrt]" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_bench_model_only_precision_and_cuda_graphs_matrix(tmp_path, capsys):
+    """`--precision fp32 fp16 --cuda-graphs off on` times every combination the machine can
+    run and gives a skipped row with the reason for each one it cannot (here: CUDA graphs
+    on the CPU), so the GPU matrix of docs/benchmarks.md is one command."""
+    import torch
+
+    from poselive.apps.cli import main
+
+    pose = str(REPO / "assets" / "poselive-pose-t-hm.pt")
+    out = tmp_path / "m.json"
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    rc = main(["bench", "--model-only", "--model", pose, "--backend", "torch", "--device", device,
+               "--precision", "fp32", "fp16", "--cuda-graphs", "off", "on", "--batch", "1", "2",
+               "--iters", "2", "--markdown", "--json", str(out)])
+    assert rc == 0
+    rows = json.loads(out.read_text())["model_only"]
+    assert len(rows) == 2 * 2 * 2
+    assert {(r["precision"], r["cuda_graphs"], r["batch"]) for r in rows} == {
+        (p, g, b) for p in ("fp32", "fp16") for g in (False, True) for b in (1, 2)}
+    ran = [r for r in rows if not r.get("skipped")]
+    assert all(r["p50_ms"] > 0 and r["device"] == device for r in ran)
+    assert any(r["precision"] == "fp32" and not r["cuda_graphs"] for r in ran)
+    if device == "cpu":
+        graphs = [r for r in rows if r["cuda_graphs"]]
+        assert graphs and all("--device cuda" in r["skipped"] for r in graphs)
+    table = capsys.readouterr().out
+    assert table.count("| poselive-pose-t-hm.pt | torch |") == 8
+
+
+def test_bench_model_only_on_a_missing_gpu_is_a_clear_error(capsys):
+    import torch
+
+    if torch.cuda.is_available():
+        import pytest
+
+        pytest.skip("this machine has a CUDA GPU")
+    from poselive.apps.cli import main
+
+    rc = main(["bench", "--model-only", "--model", str(REPO / "assets" / "poselive-pose-t-hm.pt"),
+               "--backend", "torch", "--device", "cuda", "--batch", "1", "--iters", "1"])
+    captured = capsys.readouterr()
+    assert rc == 1 and "no CUDA" in captured.out and "no benchmark row could run" in captured.err
