@@ -16,7 +16,7 @@ from poselive.errors import PoseliveError
 
 def main(argv: list[str] | None = None) -> int:
     """Parse flags, build the pipeline and show it live."""
-    from poselive.apps.cli import _add_model_flags, _pipeline_options
+    from poselive.apps.cli import _add_model_flags, _add_rtsp_flags, _pipeline_options, _source_options
     from poselive.apps.pipeline import build_pipeline
 
     p = argparse.ArgumentParser(description="poselive live view")
@@ -25,11 +25,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--max-frames", type=int, default=None)
     p.add_argument("--out", help="also record the annotated video here")
     _add_model_flags(p)
+    _add_rtsp_flags(p)
     a = p.parse_args(argv)
     headless = a.headless or not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
                                   or os.environ.get("QT_QPA_PLATFORM"))
     try:
-        opts = _pipeline_options(a, out=a.out, render=not headless)
+        opts = _pipeline_options(a, out=a.out, render=not headless, source_options=_source_options(a))
         pipe = build_pipeline(opts)
         if headless:
             print("poselive: no display; running headless (Ctrl-C to stop)", file=sys.stderr)

@@ -100,8 +100,18 @@ def cmd_process(a: argparse.Namespace) -> int:
 def _source_options(a: argparse.Namespace) -> dict:
     """Options for the source kind the SOURCE argument names (RTSP: transport, timeout)."""
     if str(a.source).startswith(("rtsp://", "rtsps://")):
-        return {"transport": a.rtsp_transport, "timeout": a.rtsp_timeout}
+        tries = a.rtsp_reconnect
+        return {"transport": a.rtsp_transport, "timeout": a.rtsp_timeout,
+                "reconnect": None if tries < 0 else tries}
     return {}
+
+
+def _add_rtsp_flags(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--rtsp-transport", default="tcp", choices=["tcp", "udp"])
+    p.add_argument("--rtsp-timeout", type=float, default=5.0, help="seconds to open / wait for a frame")
+    p.add_argument("--rtsp-reconnect", type=int, default=10, metavar="TRIES",
+                   help="reconnection tries when a stream drops (backoff 0.5 s doubling to 8 s); "
+                        "0: stop at the first drop; -1: keep trying until stopped (default 10)")
 
 
 def _print_summary(stats, outputs: list[str]) -> None:
@@ -195,8 +205,7 @@ def make_parser() -> argparse.ArgumentParser:
     pp.add_argument("--show", action="store_true", help="show the annotated frames in a window")
     pp.add_argument("--quiet", action="store_true", help="no progress bar")
     pp.add_argument("--stats-json", help="write the run's statistics (latency, fps, drops) here")
-    pp.add_argument("--rtsp-transport", default="tcp", choices=["tcp", "udp"])
-    pp.add_argument("--rtsp-timeout", type=float, default=5.0, help="seconds to open / wait for a frame")
+    _add_rtsp_flags(pp)
     _add_model_flags(pp)
 
     mi = sub.add_parser("model-info", help="parameters, FLOPs and shapes of a model")

@@ -123,7 +123,8 @@ def build_pipeline(opts: PipelineOptions) -> Pipeline:
             if g is None:
                 return {}
             st = g.stats()
-            return {"fps": st.fps_recent, "latency_ms": st.latency_p50_ms, "drops": st.drops}
+            return {"fps": st.fps_recent, "latency_ms": st.latency_p50_ms, "drops": st.drops,
+                    "reconnects": (st.source_status or {}).get("reconnects")}
 
         renderer = Renderer(kset, kpt_threshold=opts.kpt_threshold, stats_provider=hud_stats)
         if opts.render or opts.out:

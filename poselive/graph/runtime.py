@@ -302,7 +302,18 @@ class Graph:
             source=StageStats.from_window(self.source_name, self._source_lat, wall),
             stages=stages,
             stuck_threads=list(self._stuck),
+            source_status=self._source_status(),
         )
+
+    def _source_status(self) -> dict | None:
+        """The source's ``status()`` (RTSP: state, outages, reconnects), if it has one."""
+        fn = getattr(self.source, "status", None)
+        if not callable(fn):
+            return None
+        try:
+            return dict(fn())
+        except Exception:  # noqa: BLE001 - statistics must never break the run
+            return None
 
     # ------------------------------------------------------------------ internals
     def _stop_deadline(self) -> float | None:

@@ -147,6 +147,8 @@ class GraphStats:
     source: StageStats = field(default_factory=lambda: StageStats(name="source"))
     stages: dict[str, StageStats] = field(default_factory=dict)
     stuck_threads: list[str] = field(default_factory=list)  # alive after stop_timeout
+    # The source's own status() when it has one (RTSP: state, outages, reconnects).
+    source_status: dict[str, Any] | None = None
     timestamp: float = field(default_factory=time.time)
 
     def to_dict(self) -> dict[str, Any]:
@@ -178,6 +180,9 @@ class GraphStats:
         )
         if self.discarded:
             head += f", discarded {self.discarded}"
+        st = self.source_status or {}
+        if st.get("outages"):
+            head += f", source lost {st['outages']}x, reconnected {st.get('reconnects', 0)}x"
         if self.interrupted:
             head += ", interrupted"
         elif self.stopped:

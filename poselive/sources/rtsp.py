@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 import threading
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -15,6 +17,8 @@ from poselive.sources.latest import LatestFrameReader
 from poselive.types import FramePacket
 
 TRANSPORTS = ("tcp", "udp")
+
+log = logging.getLogger("poselive.sources")
 
 
 def ffmpeg_rtsp_options(transport: str, timeout: float, analyze_duration: float = 1.0) -> dict[str, str]:
@@ -43,9 +47,20 @@ class RTSPSource(Source):
     Options: ``transport`` ('tcp', the default, or 'udp'); ``timeout`` in seconds for
     opening and for each read (mapped to FFmpeg's socket timeout and to PyAV's
     open/read timeouts); ``analyze_duration``, seconds of stream FFmpeg may probe before
-    the first frame (FFmpeg's ``analyzeduration``; raise it if size or rate come out wrong). ``pts`` is the stream's timestamp in seconds relative to the
-    first frame. Opening is done by ``_open()`` and reading by ``_read()`` so that a
-    reconnecting reader can be built on them.
+    the first frame (FFmpeg's ``analyzeduration``; raise it if size or rate come out wrong).
+
+    Reconnection: the first connection must succeed (a wrong URL or a dead server fails
+    at once, naming the URL). When a connected stream later fails or ends (camera reboot,
+    network cut, server restart), the reader closes it and reconnects, waiting
+    ``reconnect_delay`` seconds before the first try and doubling up to
+    ``reconnect_max_delay``. ``reconnect`` is the number of tries per outage (0: never
+    reconnect, the stream's end or error ends the source; None: keep trying until
+    ``close()``). Iteration waits through an outage instead of failing. ``status()`` says
+    whether the stream is live or reconnecting and counts outages and reconnections.
+
+    ``pts`` is the stream's timestamp in seconds relative to the first frame; across a
+    reconnection it goes on from where it stopped plus the wall-clock length of the gap,
+    so timestamps never go backwards.
     """
 
     is_live = True
@@ -57,18 +72,35 @@ class RTSPSource(Source):
         transport: str = "tcp",
         timeout: float = 5.0,
         analyze_duration: float = 1.0,
+        reconnect: int | None = 10,
+        reconnect_delay: float = 0.5,
+        reconnect_max_delay: float = 8.0,
         name: str | None = None,
     ) -> None:
+        if reconnect is not None and reconnect < 0:
+            raise ConfigError(f"reconnect must be >= 0 tries (or None: forever), not {reconnect}")
         self.url = url
         self.transport = transport
         self.timeout = float(timeout)
         self.name = name or redact_url(url)
+        self.reconnect = reconnect
+        self.reconnect_delay = float(reconnect_delay)
+        self.reconnect_max_delay = max(float(reconnect_max_delay), self.reconnect_delay)
         self._options = ffmpeg_rtsp_options(transport, self.timeout, analyze_duration)
         self._lock = threading.Lock()
+        self._closing = threading.Event()
         self._container: Any = None
         self._frames: Iterator[Any] | None = None
         self._start_time: float | None = None
         self._any_frame = False
+        # Timestamps across reconnections: offset of the current connection, last pts given.
+        self._pts_offset = 0.0
+        self._last_pts: float | None = None
+        self._last_wall: float | None = None
+        self.outages = 0  # times a connected stream was lost
+        self.reconnects = 0  # times it came back
+        self.reconnecting = False
+        self.last_error: str | None = None
         self._open()
         stream = self._container.streams.video[0]
         ctx = stream.codec_context
@@ -80,13 +112,27 @@ class RTSPSource(Source):
             "url": redact_url(url),
             "transport": transport,
             "timeout": self.timeout,
+            "reconnect": reconnect,
             "fps": self.fps,
             "size": self.size,
             "codec": ctx.name,
             "frames": None,
             "has_audio": bool(self._container.streams.audio),
         }
-        self._reader = LatestFrameReader(self._read, self.name, on_exit=self._close_container).start()
+        self._reader = LatestFrameReader(self._read_or_reconnect, self.name,
+                                         on_exit=self._close_container).start()
+
+    def status(self) -> dict[str, Any]:
+        """The stream's state for a HUD or a benchmark: ``state`` ('live', 'reconnecting'
+        or 'ended'), ``outages``, ``reconnects``, ``last_error`` and ``dropped``."""
+        if self._reader.finished:
+            state = "ended"
+        elif self.reconnecting:
+            state = "reconnecting"
+        else:
+            state = "live"
+        return {"state": state, "outages": self.outages, "reconnects": self.reconnects,
+                "last_error": self.last_error, "dropped": self._reader.dropped}
 
     def _open(self) -> None:
         """Connect to the stream and find its video stream, or raise SourceError."""
@@ -134,6 +180,67 @@ class RTSPSource(Source):
             self._start_time = t
         return image, t - self._start_time
 
+    def _read_or_reconnect(self) -> tuple[np.ndarray, float | None] | None:
+        """The reader thread's read: the next frame, reconnecting through outages."""
+        while True:
+            error: SourceError | None = None
+            try:
+                result = self._read()
+            except SourceError as exc:
+                error = exc
+            else:
+                if result is not None:
+                    image, pts = result
+                    if pts is not None:
+                        pts += self._pts_offset
+                        self._last_pts, self._last_wall = pts, time.perf_counter()
+                    return image, pts
+            # The stream failed (error) or ended (None): a live camera does not end on purpose.
+            if self._closing.is_set() or not self._reconnect(error):
+                if error is not None:
+                    raise error
+                return None
+
+    def _reconnect(self, error: SourceError | None) -> bool:
+        """Reopen the stream after an outage; False when reconnecting is off or closing.
+
+        Raises SourceError when every try failed."""
+        if self.reconnect == 0:
+            return False
+        why = str(error) if error is not None else f"RTSP stream {self.name} ended"
+        self.outages += 1
+        self.last_error = why
+        self.reconnecting = True
+        self._close_container()
+        log.warning("%s; reconnecting (%s)", why,
+                    "until closed" if self.reconnect is None else f"up to {self.reconnect} tries")
+        t_lost = time.monotonic()
+        delay = self.reconnect_delay
+        tries = 0
+        try:
+            while self.reconnect is None or tries < self.reconnect:
+                if self._closing.wait(delay):
+                    return False
+                tries += 1
+                try:
+                    self._open()
+                except SourceError as exc:
+                    self.last_error = str(exc)
+                    log.info("RTSP stream %s: reconnection try %d failed: %s", self.name, tries, exc)
+                    delay = min(delay * 2.0, self.reconnect_max_delay)
+                    continue
+                if self._last_pts is not None and self._last_wall is not None:
+                    # Go on from the last timestamp plus the gap's wall-clock length.
+                    self._pts_offset = self._last_pts + (time.perf_counter() - self._last_wall)
+                self.reconnects += 1
+                log.warning("RTSP stream %s is back after %.1f s (%d tries)", self.name,
+                            time.monotonic() - t_lost, tries)
+                return True
+        finally:
+            self.reconnecting = False
+        raise SourceError(f"RTSP stream {self.name} was lost ({why}) and {tries} reconnection tries "
+                          f"over {time.monotonic() - t_lost:.0f} s failed; last error: {self.last_error}")
+
     def _close_container(self) -> None:
         with self._lock:
             if self._container is not None:
@@ -149,12 +256,19 @@ class RTSPSource(Source):
     def __iter__(self) -> Iterator[FramePacket]:
         """Yield the newest frame each time; ends on close() or when the stream ends."""
         last_pts = -1.0
+        waits = 0  # consecutive empty waits while connected
         while True:
             # A little slack over the read timeout: the reader itself gives up after it.
             frame = self._reader.take(self.timeout + 1.0)
             if frame is None:
                 if self._reader.stopping:
                     return
+                if self.reconnect != 0 and not self._reader.finished:
+                    # Reconnecting (bounded by its tries), or a read that is about to time
+                    # out and start one: wait, but not forever on a stalled connection.
+                    waits = 0 if self.reconnecting else waits + 1
+                    if waits < 3:
+                        continue
                 if self._reader.error is not None:
                     err = self._reader.error
                     if isinstance(err, SourceError):
@@ -165,6 +279,7 @@ class RTSPSource(Source):
                 raise SourceError(
                     f"RTSP stream {self.name} delivered no frame for {self.timeout + 1:g} s"
                 )
+            waits = 0
             pts = frame.pts
             # Frames FFmpeg could not time get the wall clock; never let pts go backwards.
             if pts <= last_pts:
@@ -176,6 +291,7 @@ class RTSPSource(Source):
 
     def close(self) -> None:
         """Stop reading; the reader thread closes the connection itself (safe twice)."""
+        self._closing.set()
         self._reader.stop(join_timeout=0.5)
         if self._reader.join(0):
             self._close_container()

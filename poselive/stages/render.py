@@ -120,6 +120,8 @@ class Renderer:
             lines.append(f"latency {float(stats['latency_ms']):.0f} ms")
         if stats.get("drops"):
             lines.append(f"dropped {int(stats['drops'])}")
+        if stats.get("reconnects"):
+            lines.append(f"reconnected {int(stats['reconnects'])}x")
         if not lines:
             return
         sizes = [cv2.getTextSize(t, _FONT, scale, thick) for t in lines]

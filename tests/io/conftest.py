@@ -121,37 +121,70 @@ def _gst_rtsp_available() -> bool:
     return r.returncode == 0
 
 
+class RTSPServer:
+    """A loopback GStreamer RTSP server process (tests/io/rtsp_server.py) that can be
+    stopped and started again on the same port, as a camera that reboots."""
+
+    def __init__(self, port: int = 0, fps: int = 15) -> None:
+        self.port = port
+        self.fps = fps
+        self.proc: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"rtsp://127.0.0.1:{self.port}/test"
+
+    def start(self) -> "RTSPServer":
+        """Start it and wait for READY; skips the test when the server cannot start."""
+        if not _gst_rtsp_available():
+            pytest.skip("GStreamer RTSP server not installed (see .ci/run)")
+        self.proc = subprocess.Popen(
+            [SYSTEM_PYTHON, str(HERE / "rtsp_server.py"), "--fps", str(self.fps), "--port", str(self.port)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        line = ""
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and self.proc.poll() is None:
+            ready, _, _ = select.select([self.proc.stdout], [], [], 0.5)
+            if ready:
+                line = self.proc.stdout.readline().strip()  # type: ignore[union-attr]
+                break
+        if not line.startswith("READY"):
+            err = self.proc.stderr.read() if self.proc.poll() is not None else ""  # type: ignore[union-attr]
+            self.stop()
+            pytest.skip(f"RTSP test server did not start: {line} {err[-500:]}")
+        self.port = int(line.split()[1])
+        return self
+
+    def stop(self) -> None:
+        """Kill the server (no RTSP teardown: the client sees the connection drop)."""
+        if self.proc is None:
+            return
+        self.proc.kill()
+        self.proc.wait()
+        self.proc = None
+
+
 @pytest.fixture(scope="module")
 def rtsp_url() -> Iterator[str]:
     """URL of a loopback GStreamer RTSP server serving an H.264 test pattern (15 fps)."""
-    if not _gst_rtsp_available():
-        pytest.skip("GStreamer RTSP server not installed (see /tmp/rtsp-apt.txt / .ci/run)")
-    proc = subprocess.Popen(
-        [SYSTEM_PYTHON, str(HERE / "rtsp_server.py"), "--fps", "15"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    server = RTSPServer().start()
     try:
-        line = ""
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline and proc.poll() is None:
-            ready, _, _ = select.select([proc.stdout], [], [], 0.5)
-            if ready:
-                line = proc.stdout.readline().strip()  # type: ignore[union-attr]
-                break
-        if not line.startswith("READY"):
-            err = proc.stderr.read() if proc.poll() is not None else ""  # type: ignore[union-attr]
-            pytest.skip(f"RTSP test server did not start: {line} {err[-500:]}")
-        port = int(line.split()[1])
-        yield f"rtsp://127.0.0.1:{port}/test"
+        yield server.url
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        server.stop()
+
+
+@pytest.fixture
+def rtsp_server() -> Iterator[RTSPServer]:
+    """A server of this test's own, to stop and restart (reconnection tests)."""
+    server = RTSPServer().start()
+    try:
+        yield server
+    finally:
+        server.stop()
 
 
 @pytest.fixture

@@ -26,3 +26,37 @@ def test_process_an_rtsp_stream(rtsp_url: str, teachers, tmp_path) -> None:
     times = [f["time"] for f in frames]
     assert times == sorted(times)  # stream timestamps, in order
     assert out.stat().st_size > 0
+
+
+def test_process_survives_a_server_restart(rtsp_server, tmp_path) -> None:
+    """The server dies mid-run and comes back on the same port: `process` reconnects, the
+    outputs hold frames from both sides of the gap in time order, and the statistics
+    count the outage."""
+    import json
+    import time
+
+    js, out, stats = tmp_path / "r.jsonl", tmp_path / "r.mp4", tmp_path / "s.json"
+    proc = subprocess.Popen([sys.executable, "-m", "poselive", "process", rtsp_server.url, "--json", str(js),
+                             "--out", str(out), "--stats-json", str(stats), "--max-frames", "40", "--quiet",
+                             "--rtsp-timeout", "2", "--no-track"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO)
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and (not js.exists() or js.read_text().count("\n") < 4):
+            time.sleep(0.2)
+        rtsp_server.stop()
+        time.sleep(1.5)
+        rtsp_server.start()
+        _, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, err
+    assert "reconnecting" in err and "is back" in err, err
+    header, frames = read_jsonl(js)
+    times = [f["time"] for f in frames]
+    assert times == sorted(times) and len(frames) >= 5
+    assert max(b - a for a, b in zip(times, times[1:])) > 1.0  # the gap is in the timestamps
+    st = json.loads(stats.read_text())["source_status"]
+    assert st["outages"] == 1 and st["reconnects"] == 1, st
+    assert out.stat().st_size > 0
