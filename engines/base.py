@@ -33,3 +33,39 @@ class Engine(Protocol):
     def close(self) -> None:
         """Release resources."""
         ...
+
+
+class SerializedEngine:
+    """An engine that several threads share, one ``run`` at a time.
+
+    For backends whose run is not re-entrant (a TensorRT execution context, PyTorch with
+    CUDA graphs and their static buffers). Everything else reads through to the engine.
+    """
+
+    def __init__(self, engine: Engine) -> None:
+        import threading
+
+        self._engine = engine
+        self._lock = threading.Lock()
+
+    def run(self, feeds: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        with self._lock:
+            return self._engine.run(feeds)
+
+    def close(self) -> None:
+        with self._lock:
+            self._engine.close()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._engine, name)
+
+    def __repr__(self) -> str:
+        return f"SerializedEngine({self._engine!r})"
+
+
+def shareable(engine: Engine) -> Engine:
+    """``engine`` ready to be called from several threads at once: ONNX Runtime sessions
+    allow concurrent runs and are returned as they are; other backends are serialized."""
+    if getattr(engine, "backend", None) == "onnxruntime":
+        return engine
+    return SerializedEngine(engine)

@@ -73,6 +73,10 @@ def cmd_process(a: argparse.Namespace) -> int:
     if not (a.out or a.json or a.csv or a.show):
         print("poselive: nothing to write; give --out, --json, --csv and/or --show", file=sys.stderr)
         return 2
+    if isinstance(a.source, list):
+        if len(a.source) > 1:
+            return _process_many(a)
+        a.source = a.source[0]
     progress = Progress(enabled=not a.quiet)
     opts = _pipeline_options(a, out=a.out, json=a.json, csv=a.csv, on_result=progress.update,
                              render=bool(a.out or a.show),
@@ -112,6 +116,76 @@ def _add_rtsp_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--rtsp-reconnect", type=int, default=10, metavar="TRIES",
                    help="reconnection tries when a stream drops (backoff 0.5 s doubling to 8 s); "
                         "0: stop at the first drop; -1: keep trying until stopped (default 10)")
+
+
+def build_many(a: argparse.Namespace, sources: list, names: list[str], out: str | None = None,
+               json_path: str | None = None, csv_path: str | None = None,
+               render: bool = False) -> tuple[list, list]:
+    """One pipeline per source, all sharing one opened detector and pose model.
+
+    Output templates get each source's name for ``{name}``. Returns ``[(name, pipeline)]``
+    and the names of sources that could not be opened (reported on stderr)."""
+    from poselive.apps.pipeline import build_pipeline, open_models, output_for
+
+    base = _pipeline_options(argparse.Namespace(**{**vars(a), "source": str(sources[0])}))
+    models = open_models(base, shared=True)
+    pipes, failed = [], []
+    for src, name in zip(sources, names):
+        sa = argparse.Namespace(**{**vars(a), "source": str(src)})
+        try:
+            opts = _pipeline_options(sa, out=output_for(out, name, True, "--out"),
+                                     json=output_for(json_path, name, True, "--json"),
+                                     csv=output_for(csv_path, name, True, "--csv"),
+                                     render=render, source_options=_source_options(sa))
+            pipes.append((name, build_pipeline(opts, models)))
+            print(f"[{name}] {src}", file=sys.stderr)
+        except PoseliveError as exc:
+            failed.append(name)
+            print(f"poselive: error: [{name}] {exc}", file=sys.stderr)
+    return pipes, failed
+
+
+def _process_many(a: argparse.Namespace) -> int:
+    """`process` with several sources: one graph per source, the models shared, side by
+    side; a source that fails (at open or later) is reported and the others go on."""
+    from poselive.apps.pipeline import output_for, source_names
+    from poselive.graph.multi import GraphOutcome, collect, run_graphs
+
+    sources = list(a.source)
+    names = source_names(sources)
+    outs = {flag: getattr(a, attr) for flag, attr in (("--out", "out"), ("--json", "json"), ("--csv", "csv"),
+                                                      ("--stats-json", "stats_json"))}
+    for flag, template in outs.items():
+        output_for(template, "x", several=True, flag=flag)  # a missing {name} fails before anything opens
+    pipes, failed = build_many(a, sources, names, out=a.out, json_path=a.json, csv_path=a.csv,
+                               render=bool(a.out or a.show))
+    if not pipes:
+        return 1
+    graphs = [p.graph for _, p in pipes]
+    live_names = [n for n, _ in pipes]
+    if a.show:
+        from poselive.apps.viewer import run_viewer
+
+        run_viewer(graphs, max_frames=a.max_frames, title="poselive", titles=live_names)
+        outcomes: list[GraphOutcome] = collect(graphs, live_names)
+    else:
+        outcomes = run_graphs(graphs, live_names, max_frames=a.max_frames)
+    interrupted = False
+    for (name, pipe), oc in zip(pipes, outcomes):
+        print(f"[{name}] {oc.stats.summary()}", file=sys.stderr)
+        for o in pipe.outputs:
+            print(f"[{name}] wrote {o}", file=sys.stderr)
+        if oc.error is not None:
+            failed.append(name)
+            print(f"poselive: error: [{name}] {oc.error}", file=sys.stderr)
+        if outs["--stats-json"]:
+            with open(output_for(outs["--stats-json"], name, True, "--stats-json"), "w") as f:
+                json.dump(oc.stats.to_dict(), f, indent=2)
+        interrupted = interrupted or oc.stats.interrupted
+    if failed:
+        print(f"poselive: {len(failed)} of {len(sources)} sources failed: {', '.join(failed)}", file=sys.stderr)
+        return 1
+    return 130 if interrupted else 0
 
 
 def _print_summary(stats, outputs: list[str]) -> None:
@@ -197,7 +271,9 @@ def make_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True)
 
     pp = sub.add_parser("process", help="annotate a video file, folder, camera or RTSP stream")
-    pp.add_argument("source", help="video file, image folder, camera index (0) or rtsp:// URL")
+    pp.add_argument("source", nargs="+",
+                    help="video file, image folder, camera index (0) or rtsp:// URL; several run side by "
+                         "side (one graph each, models shared) and need {name} in output paths")
     pp.add_argument("--out", help="annotated H.264 MP4 to write")
     pp.add_argument("--json", help="per-frame keypoints as JSON Lines")
     pp.add_argument("--csv", help="one row per person per frame")

@@ -80,8 +80,36 @@ def _open_engine(path: str | os.PathLike, backend: str, threads: int | None):
     return open_engine(str(path), backend=backend, threads=threads or default_threads())
 
 
-def build_pipeline(opts: PipelineOptions) -> Pipeline:
-    """Open source, engines, stages and sinks and join them in a Graph (not started)."""
+@dataclass
+class Models:
+    """The detector and pose engines a pipeline runs (shared by the pipelines of several
+    sources: ``shareable`` engines take concurrent calls)."""
+
+    det_path: Path
+    det_engine: Any
+    pose_path: Path
+    pose_engine: Any
+
+
+def open_models(opts: PipelineOptions, shared: bool = False) -> Models:
+    """Open the detector and pose engines that ``opts`` names (the shipped ones by default).
+
+    ``shared``: several pipelines will call them from their own threads."""
+    det_path = Path(opts.det) if opts.det else _default_model(DEFAULT_DET, "--det")
+    pose_path = Path(opts.pose) if opts.pose else _default_model(DEFAULT_POSE, "--pose")
+    det_engine = _open_engine(det_path, opts.backend, opts.threads)
+    pose_engine = _open_engine(pose_path, opts.backend, opts.threads)
+    if shared:
+        from engines.base import shareable
+
+        det_engine, pose_engine = shareable(det_engine), shareable(pose_engine)
+    return Models(det_path, det_engine, pose_path, pose_engine)
+
+
+def build_pipeline(opts: PipelineOptions, models: Models | None = None) -> Pipeline:
+    """Open source, engines, stages and sinks and join them in a Graph (not started).
+
+    ``models``: engines opened already (``open_models``), e.g. shared between sources."""
     from poselive.graph import Graph
     from poselive.keypoints import get_keypoint_set
     from poselive.sinks import CsvSink, JsonlSink, VideoSink
@@ -89,13 +117,12 @@ def build_pipeline(opts: PipelineOptions) -> Pipeline:
     from poselive.stages import DetectorStage, PoseStage
     from poselive.stages.render import Renderer
 
-    det_path = Path(opts.det) if opts.det else _default_model(DEFAULT_DET, "--det")
-    pose_path = Path(opts.pose) if opts.pose else _default_model(DEFAULT_POSE, "--pose")
     # Models first: a wrong model file should fail before a camera or stream is opened.
-    det_engine = _open_engine(det_path, opts.backend, opts.threads)
-    pose_engine = _open_engine(pose_path, opts.backend, opts.threads)
-    detector = DetectorStage(det_engine, adapter=opts.det_adapter, score_threshold=opts.det_threshold)
-    pose = PoseStage(pose_engine, adapter=opts.pose_adapter)
+    if models is None:
+        models = open_models(opts)
+    det_path, pose_path = models.det_path, models.pose_path
+    detector = DetectorStage(models.det_engine, adapter=opts.det_adapter, score_threshold=opts.det_threshold)
+    pose = PoseStage(models.pose_engine, adapter=opts.pose_adapter)
     kset = pose.keypoint_set if getattr(pose, "keypoint_set", None) is not None else get_keypoint_set("coco17")
 
     source = open_source(opts.source, **opts.source_options)
@@ -190,3 +217,43 @@ class _LoadReporter:
             self.scheduler.report_load(dropped=drops, latency=lat, frame_interval=self.frame_interval)
         if self.then is not None:
             self.then(packet)
+
+
+# -- several sources --------------------------------------------------------------------
+def source_names(sources: list[str | int]) -> list[str]:
+    """A short, file-name-safe, unique name per source (for ``{name}`` in output paths):
+    a file's stem, ``cam0`` for camera 0, ``host_port_path`` for a stream URL."""
+    import re
+
+    names = []
+    for src in sources:
+        text = str(src).strip()
+        if isinstance(src, int) or text.isdigit():
+            name = f"cam{text}"
+        elif "://" in text:
+            rest = text.split("://", 1)[1].split("@")[-1]  # no user:password
+            name = rest
+        else:
+            path = Path(text)
+            name = path.stem if path.suffix else path.name
+        name = re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("._") or "source"
+        base, k = name, 2
+        while name in names:
+            name = f"{base}_{k}"
+            k += 1
+        names.append(name)
+    return names
+
+
+def output_for(template: str | None, name: str, several: bool, flag: str) -> str | None:
+    """An output path for one source: ``{name}`` in the template becomes the source's name.
+
+    With several sources every output needs ``{name}``, or all would write one file."""
+    if template is None:
+        return None
+    if "{name}" not in template:
+        if several:
+            raise ConfigError(f"with several sources, {flag} needs {{name}} in its path so that each "
+                              f"source gets its own file, e.g. {flag} 'out/{{name}}{Path(template).suffix}'")
+        return template
+    return template.replace("{name}", name)

@@ -1,4 +1,5 @@
-"""A minimal live window (PyQt6) that shows the newest rendered frame of a running graph.
+"""A minimal live window (PyQt6) that shows the newest rendered frame of a running graph
+(or a grid of tiles, one per graph, for several sources).
 
 The full desktop GUI is its own issue; this viewer is what `--show` and `run_live.py`
 use meanwhile. It polls ``graph.latest_result()`` so the display always binds the newest
@@ -63,33 +64,87 @@ def make_live_window(graph, title: str = "poselive", poll_ms: int = 15, close_wh
     return label
 
 
+def make_grid_window(graphs, titles: list[str] | None = None, title: str = "poselive", poll_ms: int = 15,
+                     close_when_done: bool = True):
+    """One window with a tile per graph (several cameras or streams), in a near-square grid.
+
+    Each tile is a live window (``make_live_window``) that shows its graph's newest result;
+    ``tiles`` lists them. The window closes when every graph has ended."""
+    import math
+
+    QtWidgets, QtCore, _ = _qt()
+    window = QtWidgets.QWidget()
+    window.setWindowTitle(title)
+    grid = QtWidgets.QGridLayout(window)
+    grid.setContentsMargins(2, 2, 2, 2)
+    grid.setSpacing(2)
+    cols = max(1, math.ceil(math.sqrt(len(graphs))))
+    window.tiles = []
+    for i, g in enumerate(graphs):
+        name = titles[i] if titles and i < len(titles) else str(i)
+        tile = make_live_window(g, name, poll_ms, close_when_done=False)
+        tile.name = name
+        tile.setToolTip(name)
+        tile.resize(480, 360)
+        grid.addWidget(tile, i // cols, i % cols)
+        window.tiles.append(tile)
+    rows = math.ceil(len(graphs) / cols)
+    window.resize(min(1920, 480 * cols), min(1080, 360 * rows))
+
+    def check_done() -> None:
+        if close_when_done and not any(g.is_running() for g in graphs):
+            window.close()
+
+    window.done_timer = QtCore.QTimer(window)
+    window.done_timer.timeout.connect(check_done)
+    window.done_timer.start(max(poll_ms, 50))
+    return window
+
+
 def run_viewer(graph, max_frames: int | None = None, title: str = "poselive", poll_ms: int = 15,
-               close_when_done: bool = True, window_out: list | None = None):
+               close_when_done: bool = True, window_out: list | None = None, titles: list[str] | None = None):
     """Start ``graph`` and show its frames until the stream ends or the window closes.
 
-    Returns the graph's final statistics (re-raising a stage error). ``window_out``, when
-    given, receives the window (tests inspect it).
+    Returns the graph's final statistics (re-raising a stage error). ``graph`` may be a
+    list of graphs (one per source): they show as tiles of one window (``titles`` names
+    them), all start together, closing the window stops them all, and the return value is
+    None (collect each graph's outcome with ``poselive.graph.multi.collect``).
+    ``window_out``, when given, receives the window (tests inspect it).
     """
+    from poselive.graph.multi import start_graphs
+
     QtWidgets, QtCore, _ = _qt()
+    several = isinstance(graph, (list, tuple))
+    graphs = list(graph) if several else [graph]
     app = QtWidgets.QApplication.instance() or QtWidgets.QApplication([])
-    window = make_live_window(graph, title, poll_ms, close_when_done)
+    if several:
+        window = make_grid_window(graphs, titles, title, poll_ms, close_when_done)
+    else:
+        window = make_live_window(graph, title, poll_ms, close_when_done)
     if window_out is not None:
         window_out.append(window)
+
+    def stop_all() -> None:
+        for g in graphs:
+            g.stop()
+
     window.destroyed.connect(app.quit)
-    app.lastWindowClosed.connect(graph.stop)
+    app.lastWindowClosed.connect(stop_all)
     app.lastWindowClosed.connect(app.quit)
-    previous = signal.signal(signal.SIGINT, lambda *_: (graph.stop(), app.quit()))
+    previous = signal.signal(signal.SIGINT, lambda *_: (stop_all(), app.quit()))
     # Qt's event loop does not return to Python on its own: a no-op timer lets the
     # interpreter run the SIGINT handler while the window is open.
     wake = QtCore.QTimer()
     wake.timeout.connect(lambda: None)
     wake.start(100)
     window.show()
-    graph.start(max_frames=max_frames)
+    start_graphs(graphs, max_frames)
     try:
         app.exec()
     finally:
         signal.signal(signal.SIGINT, previous)
         wake.stop()
-        graph.stop()
+        stop_all()
+    if several:
+        return None
     return graph.wait()

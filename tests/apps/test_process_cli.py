@@ -168,3 +168,22 @@ def test_onnx_runtime_path_does_not_need_torch(models, tmp_path):
                        capture_output=True, text=True, timeout=300, cwd=REPO)
     assert r.returncode == 0, r.stderr
     assert len(read_jsonl(js)[1]) == 4
+
+
+def test_run_live_with_two_sources_headless_and_in_a_window(models, tmp_path):
+    """Two --source flags: two pipelines sharing the models; headless prints a summary per
+    source, and with a (offscreen) display they show as tiles of one window."""
+    env = dict(os.environ)
+    env.pop("DISPLAY", None)
+    env.pop("QT_QPA_PLATFORM", None)
+    args = [sys.executable, str(REPO / "run_live.py"), "--source", str(SAMPLE), "--source", str(SAMPLE),
+            "--max-frames", "4", *models]
+    r = subprocess.run(args, capture_output=True, text=True, timeout=120, cwd=tmp_path, env=env)
+    assert r.returncode == 0, r.stderr
+    assert "[sample] 4/4 frames" in r.stderr and "[sample_2] 4/4 frames" in r.stderr
+    env["QT_QPA_PLATFORM"] = "offscreen"
+    r = subprocess.run(args + ["--out", str(tmp_path / "{name}.mp4")], capture_output=True, text=True,
+                       timeout=120, cwd=tmp_path, env=env)
+    assert r.returncode == 0, r.stderr
+    assert "headless" not in r.stderr and "[sample_2] 4/4 frames" in r.stderr
+    assert (tmp_path / "sample.mp4").stat().st_size > 0 and (tmp_path / "sample_2.mp4").stat().st_size > 0

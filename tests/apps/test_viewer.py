@@ -32,3 +32,18 @@ def test_bgr_to_qimage_keeps_colours():
     q = bgr_to_qimage(img)
     c = q.pixelColor(1, 1)
     assert (q.width(), q.height()) == (6, 4) and (c.red(), c.green(), c.blue()) == (255, 0, 0)
+
+
+def test_several_graphs_show_as_tiles_of_one_window():
+    from poselive.graph.multi import collect
+
+    graphs = [Graph(SyntheticSource(n, size=(160, 120), fps=100.0, is_live=True, realtime=True, name=f"s{n}"),
+                    [SleepStage(f"work{n}", 0.002), Renderer("coco17")]) for n in (30, 45)]
+    windows: list = []
+    assert run_viewer(graphs, title="grid", poll_ms=5, window_out=windows, titles=["a", "b"]) is None
+    outcomes = collect(graphs, ["a", "b"])
+    assert [o.stats.frames_in for o in outcomes] == [30, 45] and all(o.ok for o in outcomes)
+    win = windows[0]
+    assert len(win.tiles) == 2 and [t.name for t in win.tiles] == ["a", "b"]
+    assert all(t.frames_shown >= 3 and t.last_frame_size == (160, 120) for t in win.tiles)
+    assert not any(g.is_running() for g in graphs)

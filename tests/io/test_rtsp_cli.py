@@ -60,3 +60,17 @@ def test_process_survives_a_server_restart(rtsp_server, tmp_path) -> None:
     st = json.loads(stats.read_text())["source_status"]
     assert st["outages"] == 1 and st["reconnects"] == 1, st
     assert out.stat().st_size > 0
+
+
+def test_an_rtsp_stream_and_a_file_side_by_side(rtsp_url: str, tmp_path) -> None:
+    """Several sources in one process: a live stream (latest edges) beside a file (lossless)."""
+    sample = REPO / "assets" / "sample.mp4"
+    r = subprocess.run([sys.executable, "-m", "poselive", "process", rtsp_url, str(sample),
+                        "--json", str(tmp_path / "{name}.jsonl"), "--max-frames", "8", "--quiet"],
+                       capture_output=True, text=True, timeout=120, cwd=REPO)
+    assert r.returncode == 0, r.stderr
+    port = rtsp_url.split(":")[2].split("/")[0]
+    header, live = read_jsonl(tmp_path / f"127.0.0.1_{port}_test.jsonl")
+    assert header["source"] == rtsp_url and 1 <= len(live) <= 8
+    _, frames = read_jsonl(tmp_path / "sample.jsonl")
+    assert [f["frame"] for f in frames] == list(range(8))
