@@ -71,3 +71,26 @@ def test_several_sources_need_name_in_output_paths(tmp_path):
     assert not (tmp_path / "one.jsonl").exists()
 
 
+
+
+def test_ctrl_c_with_several_sources_leaves_every_output_playable(shared, tmp_path):
+    import signal
+    import time
+
+    vtest = shared / "data" / "videos" / "vtest.avi"
+    proc = subprocess.Popen([sys.executable, "-m", "poselive", "process", str(vtest), str(SAMPLE),
+                             "--out", str(tmp_path / "{name}.mp4"), "--json", str(tmp_path / "{name}.jsonl"),
+                             "--quiet"], cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    js = tmp_path / "vtest.jsonl"
+    deadline = time.time() + 120
+    while time.time() < deadline and (not js.exists() or len(js.read_text().splitlines()) < 4):
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130, err  # vtest.avi (795 frames) is still running at the signal
+    for name in ("vtest", "sample"):
+        _, frames = read_jsonl(tmp_path / f"{name}.jsonl")
+        n = _frames(tmp_path / f"{name}.mp4")
+        assert n >= 1 and abs(len(frames) - n) <= 1, (name, n, len(frames))
+        assert [f["frame"] for f in frames] == list(range(len(frames)))
+    assert "[vtest]" in err and "interrupted" in err
