@@ -55,8 +55,10 @@ class RTSPSource(Source):
     ``reconnect_delay`` seconds before the first try and doubling up to
     ``reconnect_max_delay``. ``reconnect`` is the number of tries per outage (0: never
     reconnect, the stream's end or error ends the source; None: keep trying until
-    ``close()``). Iteration waits through an outage instead of failing. ``status()`` says
-    whether the stream is live or reconnecting and counts outages and reconnections.
+    ``close()``). Iteration waits through an outage instead of failing. A recorded
+    (on-demand) stream, one that announces a duration, ends at its end as a file does.
+    ``status()`` says whether the stream is live or reconnecting and counts outages and
+    reconnections.
 
     ``pts`` is the stream's timestamp in seconds relative to the first frame; across a
     reconnection it goes on from where it stopped plus the wall-clock length of the gap,
@@ -93,6 +95,7 @@ class RTSPSource(Source):
         self._frames: Iterator[Any] | None = None
         self._start_time: float | None = None
         self._any_frame = False
+        self.on_demand = False
         # Timestamps across reconnections: offset of the current connection, last pts given.
         self._pts_offset = 0.0
         self._last_pts: float | None = None
@@ -160,6 +163,8 @@ class RTSPSource(Source):
             self._frames = container.decode(stream)
             self._start_time = start
             self._any_frame = False
+            # A recorded (on-demand) stream announces its duration; a live one does not.
+            self.on_demand = container.duration is not None
 
     def _read(self) -> tuple[np.ndarray, float | None] | None:
         """Decode the next frame: (BGR image, pts seconds or None), None at end of stream."""
@@ -195,7 +200,10 @@ class RTSPSource(Source):
                         pts += self._pts_offset
                         self._last_pts, self._last_wall = pts, time.perf_counter()
                     return image, pts
-            # The stream failed (error) or ended (None): a live camera does not end on purpose.
+            # The stream failed (error) or ended (None). A live camera does not end on
+            # purpose, but a recorded stream does: its end is the end, not an outage.
+            if error is None and self.on_demand:
+                return None
             if self._closing.is_set() or not self._reconnect(error):
                 if error is not None:
                     raise error
@@ -229,6 +237,8 @@ class RTSPSource(Source):
                     log.info("RTSP stream %s: reconnection try %d failed: %s", self.name, tries, exc)
                     delay = min(delay * 2.0, self.reconnect_max_delay)
                     continue
+                if self._closing.is_set():
+                    return False
                 if self._last_pts is not None and self._last_wall is not None:
                     # Go on from the last timestamp plus the gap's wall-clock length.
                     self._pts_offset = self._last_pts + (time.perf_counter() - self._last_wall)
