@@ -56,23 +56,15 @@ def main(argv: list[str] | None = None) -> int:
 
 def _run_many(a: argparse.Namespace, sources: list[str], headless: bool) -> int:
     """Several sources: one pipeline each (models shared), tiles of one window or headless."""
-    from poselive.apps.cli import build_many
+    from poselive.apps.cli import build_many, run_many
     from poselive.apps.pipeline import output_for, source_names
-    from poselive.graph.multi import collect, run_graphs
 
     names = source_names(sources)
     output_for(a.out, "x", True, "--out")  # several sources need {name} in --out
     pipes, failed = build_many(a, sources, names, out=a.out, render=not headless or bool(a.out))
     if not pipes:
         return 1
-    graphs, live = [pp.graph for _, pp in pipes], [n for n, _ in pipes]
-    if headless:
-        outcomes = run_graphs(graphs, live, max_frames=a.max_frames)
-    else:
-        from poselive.apps.viewer import run_viewer
-
-        run_viewer(graphs, max_frames=a.max_frames, title="poselive", titles=live)
-        outcomes = collect(graphs, live)
+    outcomes = run_many(pipes, show=not headless, max_frames=a.max_frames)
     for oc in outcomes:
         print(f"[{oc.name}] {oc.stats.summary()}", file=sys.stderr)
         if oc.error is not None:

@@ -145,11 +145,24 @@ def build_many(a: argparse.Namespace, sources: list, names: list[str], out: str 
     return pipes, failed
 
 
+def run_many(pipes: list, show: bool, max_frames: int | None = None) -> list:
+    """Run ``build_many``'s pipelines side by side, as tiles of one window with ``show``;
+    one ``GraphOutcome`` per pipeline (errors kept, not raised)."""
+    from poselive.graph.multi import collect, run_graphs
+
+    graphs, names = [p.graph for _, p in pipes], [n for n, _ in pipes]
+    if not show:
+        return run_graphs(graphs, names, max_frames=max_frames)
+    from poselive.apps.viewer import run_viewer
+
+    run_viewer(graphs, max_frames=max_frames, title="poselive", titles=names)
+    return collect(graphs, names)
+
+
 def _process_many(a: argparse.Namespace) -> int:
     """`process` with several sources: one graph per source, the models shared, side by
     side; a source that fails (at open or later) is reported and the others go on."""
     from poselive.apps.pipeline import output_for, source_names
-    from poselive.graph.multi import GraphOutcome, collect, run_graphs
 
     sources = list(a.source)
     names = source_names(sources)
@@ -161,15 +174,7 @@ def _process_many(a: argparse.Namespace) -> int:
                                render=bool(a.out or a.show))
     if not pipes:
         return 1
-    graphs = [p.graph for _, p in pipes]
-    live_names = [n for n, _ in pipes]
-    if a.show:
-        from poselive.apps.viewer import run_viewer
-
-        run_viewer(graphs, max_frames=a.max_frames, title="poselive", titles=live_names)
-        outcomes: list[GraphOutcome] = collect(graphs, live_names)
-    else:
-        outcomes = run_graphs(graphs, live_names, max_frames=a.max_frames)
+    outcomes = run_many(pipes, show=a.show, max_frames=a.max_frames)
     interrupted = False
     for (name, pipe), oc in zip(pipes, outcomes):
         print(f"[{name}] {oc.stats.summary()}", file=sys.stderr)
