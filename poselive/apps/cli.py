@@ -177,9 +177,7 @@ def _process_many(a: argparse.Namespace) -> int:
     outcomes = run_many(pipes, show=a.show, max_frames=a.max_frames)
     interrupted = False
     for (name, pipe), oc in zip(pipes, outcomes):
-        print(f"[{name}] {oc.stats.summary()}", file=sys.stderr)
-        for o in pipe.outputs:
-            print(f"[{name}] wrote {o}", file=sys.stderr)
+        _print_summary(oc.stats, pipe.outputs, prefix=f"[{name}] ")
         if oc.error is not None:
             failed.append(name)
             print(f"poselive: error: [{name}] {oc.error}", file=sys.stderr)
@@ -193,10 +191,10 @@ def _process_many(a: argparse.Namespace) -> int:
     return 130 if interrupted else 0
 
 
-def _print_summary(stats, outputs: list[str]) -> None:
-    print(stats.summary(), file=sys.stderr)
+def _print_summary(stats, outputs: list[str], prefix: str = "") -> None:
+    print(f"{prefix}{stats.summary()}", file=sys.stderr)
     for o in outputs:
-        print(f"wrote {o}", file=sys.stderr)
+        print(f"{prefix}wrote {o}", file=sys.stderr)
 
 
 @command("model-info")

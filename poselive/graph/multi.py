@@ -8,13 +8,11 @@ graph's error is reported with its name instead of being raised.
 
 from __future__ import annotations
 
-import signal
-import threading
 from dataclasses import dataclass
 from typing import Sequence
 
 from poselive.errors import StageError
-from poselive.graph.runtime import Graph
+from poselive.graph.runtime import Graph, install_signal_handlers, restore_signal_handlers
 from poselive.graph.stats import GraphStats
 
 
@@ -76,23 +74,11 @@ def run_graphs(graphs: Sequence[Graph], names: Sequence[str] | None = None, max_
         for g in graphs:
             g._on_signal(signum, frame)  # noqa: SLF001 - the same stop logic as Graph.run
         if signals[0] >= 2:
-            restore()
-
-    def restore() -> None:
-        for sig, handler in list(previous.items()):
-            try:
-                signal.signal(sig, handler)  # type: ignore[arg-type]
-            except (ValueError, OSError, TypeError):  # pragma: no cover
-                pass
-        previous.clear()
+            restore_signal_handlers(previous)
 
     try:
-        if handle_signals and threading.current_thread() is threading.main_thread():
-            for sig in (signal.SIGINT, signal.SIGTERM):
-                try:
-                    previous[sig] = signal.signal(sig, on_signal)
-                except (ValueError, OSError):  # pragma: no cover - exotic platforms
-                    pass
+        if handle_signals:
+            previous.update(install_signal_handlers(on_signal))
         start_graphs(graphs, max_frames)
         for g in graphs:
             g._wait_finished(None)  # noqa: SLF001 - interruptible wait, as in Graph.run
@@ -104,14 +90,12 @@ def run_graphs(graphs: Sequence[Graph], names: Sequence[str] | None = None, max_
             _wait_quietly(g)
         raise
     finally:
-        restore()
+        restore_signal_handlers(previous)
     return collect(graphs, names)
 
 
 def _wait_quietly(g: Graph) -> None:
     try:
         g.wait(g.stop_timeout + 1.0)
-    except StageError:
-        pass
-    except Exception:  # noqa: BLE001 - a graph that never started
+    except Exception:  # noqa: BLE001 - its error (or "never started") is reported elsewhere
         pass

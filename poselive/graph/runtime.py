@@ -20,6 +20,32 @@ _POLL_S = 0.02  # supervisor / run() poll period: bounds reaction time to stop a
 # run()/wait() stop waiting for the supervisor this long after stop_timeout has elapsed
 # since the first stop request (a last resort: the supervisor normally finishes by then)
 _MARGIN_S = 1.0
+
+
+def install_signal_handlers(handler: Callable) -> dict[int, object]:
+    """Point SIGINT and SIGTERM at ``handler`` (main thread only; elsewhere nothing is
+    installed) and return the previous handlers for ``restore_signal_handlers``."""
+    previous: dict[int, object] = {}
+    if threading.current_thread() is not threading.main_thread():
+        return previous
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        try:
+            previous[sig] = signal.signal(sig, handler)
+        except (ValueError, OSError):  # pragma: no cover - exotic platforms
+            pass
+    return previous
+
+
+def restore_signal_handlers(previous: dict[int, object]) -> None:
+    """Put back the handlers ``install_signal_handlers`` replaced (emptying ``previous``,
+    so restoring twice is harmless)."""
+    items = list(previous.items())
+    previous.clear()
+    for sig, handler in items:
+        try:
+            signal.signal(sig, handler)  # type: ignore[arg-type]
+        except (ValueError, OSError, TypeError):  # pragma: no cover
+            pass
 # how long shutdown waits for the last-resort close() of nodes whose threads are stuck
 _CLOSE_GRACE_S = 0.2
 
@@ -228,17 +254,12 @@ class Graph:
         ``stats.stuck_threads``.
         """
         already_started = self._started
-        previous: dict[int, object] = {}
-        self._previous_handlers = previous
+        self._previous_handlers = {}
         try:
             # handlers first: a signal between start() and their installation would
             # otherwise raise KeyboardInterrupt here with the graph left running
-            if handle_signals and threading.current_thread() is threading.main_thread():
-                for sig in (signal.SIGINT, signal.SIGTERM):
-                    try:
-                        previous[sig] = signal.signal(sig, self._on_signal)
-                    except (ValueError, OSError):  # pragma: no cover - exotic platforms
-                        pass
+            if handle_signals:
+                self._previous_handlers = install_signal_handlers(self._on_signal)
             self.start(max_frames)
             self._wait_finished(None)
         except BaseException:
@@ -368,13 +389,7 @@ class Graph:
         self._request_stop(force=False)
 
     def _restore_signals(self) -> None:
-        previous = getattr(self, "_previous_handlers", {})
-        self._previous_handlers = {}
-        for sig, handler in previous.items():
-            try:
-                signal.signal(sig, handler)  # type: ignore[arg-type]
-            except (ValueError, OSError, TypeError):  # pragma: no cover
-                pass
+        restore_signal_handlers(getattr(self, "_previous_handlers", {}))
 
     def _fail(self, name: str, exc: BaseException) -> None:
         """Record the first error and tear the graph down at once."""
