@@ -31,7 +31,8 @@ DEFAULTS: dict[str, Any] = {
     "optim": {"lr": 4e-3, "weight_decay": 0.05, "betas": [0.9, 0.999], "grad_clip": 35.0,
               "warmup_iters": 100, "warmup_ratio": 0.001, "min_lr_ratio": 0.05},
     "schedule": {"epochs": 10, "batch_size": 32, "val_interval": 1, "ckpt_interval": 1, "max_iters_per_epoch": None},
-    "ema": {"enabled": True, "decay": 0.9998},
+    "ema": {"enabled": True, "decay": 0.9998, "ramp": 2000.0},  # ramp 0: full decay from step 1
+    "freeze_bn": False,  # BatchNorm layers keep their running statistics (fine-tuning)
     "amp": "auto",  # auto: fp16 + GradScaler on CUDA, fp32 on CPU; or "off", "bf16", "fp16"
     "sync_bn": True,  # convert BatchNorm to SyncBatchNorm when training on several processes
     "device": "auto",

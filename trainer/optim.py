@@ -40,8 +40,10 @@ def lr_factor(it: int, total: int, warmup: int, warmup_ratio: float = 0.001, min
 class ModelEMA:
     """Exponential moving average of a model's weights (buffers are copied).
 
-    The decay ramps up as ``decay * (1 - exp(-updates / 2000))`` so that the average does
-    not drag the random initialisation along early in training (as YOLOX/RTMPose do).
+    The decay ramps up as ``decay * (1 - exp(-updates / ramp))`` so that the average does
+    not drag the random initialisation along early in training (as YOLOX/RTMPose do);
+    ``ramp=0`` uses the full decay from the first update (fine-tuning pretrained weights,
+    where the starting point is worth keeping).
     """
 
     def __init__(self, model: torch.nn.Module, decay: float = 0.9998, ramp: float = 2000.0) -> None:
@@ -54,7 +56,7 @@ class ModelEMA:
     def update(self, model: torch.nn.Module) -> None:
         """Blend the current weights of ``model`` in."""
         self.updates += 1
-        d = self.decay * (1 - math.exp(-self.updates / self.ramp))
+        d = self.decay * (1 - math.exp(-self.updates / self.ramp)) if self.ramp > 0 else self.decay
         msd = model.state_dict()
         for k, v in self.module.state_dict().items():
             src = msd[k].detach()

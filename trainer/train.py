@@ -117,11 +117,22 @@ def build_pose_dataset(dcfg: dict, kset_name: str, mode: str) -> CocoKeypointDat
     return load_known_format(fmt, dcfg["ann"], dcfg["images"], keypoint_set=kset_name, **kw)
 
 
-def build_box_dataset(dcfg: dict):
+def build_box_dataset(dcfg: dict | list):
     """A person-box dataset from a config's data section: COCO json (``ann``, ``images``)
-    or YOLO labels (``format: yolo``, ``images``, ``labels``)."""
+    or YOLO labels (``format: yolo``, ``images``, ``labels``); a list of such sections is
+    their concatenation, each repeated ``repeat`` times (default 1) to weight small sets."""
     from trainer.data.datasets import PersonBoxDataset
 
+    if isinstance(dcfg, list):
+        if not dcfg:
+            raise ConfigError("data.train is an empty list; give at least one box dataset")
+        items: list = []
+        for part in dcfg:
+            repeat = int((part or {}).get("repeat", 1))
+            if repeat < 1:
+                raise ConfigError(f"repeat must be a positive whole number, not {part.get('repeat')}")
+            items.extend(build_box_dataset(part).items * repeat)
+        return PersonBoxDataset(items)
     fmt = (dcfg or {}).get("format", "coco")
     if fmt == "yolo":
         if not dcfg.get("images") or not dcfg.get("labels"):
@@ -217,7 +228,10 @@ class Trainer:
         self.base_lrs = [g["lr"] for g in self.optimizer.param_groups]
         self.loss_fn = build_loss(cfg.get("loss"), self.spec) if self.task == "pose" else None
         ema_cfg = cfg.get("ema") or {}
-        self.ema = ModelEMA(model, float(ema_cfg.get("decay", 0.9998))) if ema_cfg.get("enabled", True) else None
+        self.ema = (ModelEMA(model, float(ema_cfg.get("decay", 0.9998)), float(ema_cfg.get("ramp", 2000.0)))
+                    if ema_cfg.get("enabled", True) else None)
+        # Fine-tuning with small batches: keep BatchNorm statistics fixed (scale and shift still learn).
+        self.freeze_bn = bool(cfg.get("freeze_bn", False))
         self.amp = self._amp_mode(cfg.get("amp", "auto"))
         self.scaler = torch.amp.GradScaler("cuda", enabled=self.amp == "fp16")
         self.epoch = 0  # epochs completed
@@ -255,8 +269,10 @@ class Trainer:
 
     def _provenance(self) -> dict:
         data = self.cfg["data"]
+        train = data.get("train") or {}
         return {"trainer": "poselive.trainer", "epochs_trained": self.epoch, "iterations": self.iter,
-                "train_data": {k: str(v) for k, v in (data.get("train") or {}).items()},
+                "train_data": ([{k: str(v) for k, v in part.items()} for part in train] if isinstance(train, list)
+                               else {k: str(v) for k, v in train.items()}),
                 "val_data": {k: str(v) for k, v in (data.get("val") or {}).items()},
                 "train_persons": len(self.train_set), "best_ap": self.best_ap, "best_epoch": self.best_epoch,
                 "seed": self.cfg["seed"], "torch": torch.__version__}
@@ -363,6 +379,10 @@ class Trainer:
             epoch = self.epoch
             self.sampler.set_epoch(epoch)
             self.ddp.train()
+            if self.freeze_bn:
+                for m in self.model.modules():
+                    if isinstance(m, torch.nn.modules.batchnorm._BatchNorm):
+                        m.eval()
             t0 = time.perf_counter()
             losses, norms, seen = [], [], 0
             bar = None

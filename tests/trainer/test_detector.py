@@ -106,3 +106,50 @@ def test_detector_training_smoke(shared, tmp_path):
     ds = PersonBoxDataset.from_coco(ann, pool / "images")
     gt = ds.to_coco()
     assert len(gt["annotations"]) == sum(len(i["boxes"]) + len(i["ignore"]) for i in ds.items)
+
+
+def test_box_datasets_concatenate_with_repeat(shared):
+    from poselive.errors import ConfigError
+    from trainer.train import build_box_dataset
+
+    pool = shared / "data/pool"
+    coco = {"format": "coco", "ann": str(pool / "coco-boxes/person_boxes.json"), "images": str(pool / "coco-boxes/images")}
+    yolo = {"format": "yolo", "images": str(pool / "coco128/images"), "labels": str(pool / "coco128/labels")}
+    n_coco, n_yolo = len(build_box_dataset(coco)), len(build_box_dataset(yolo))
+    both = build_box_dataset([coco, {**yolo, "repeat": 3}])
+    assert len(both) == n_coco + 3 * n_yolo
+    assert both.items[n_coco]["image_path"] == both.items[n_coco + n_yolo]["image_path"]
+    with pytest.raises(ConfigError):
+        build_box_dataset([{**coco, "repeat": 0}])
+
+
+def test_finetune_keeps_bn_statistics_and_full_ema_decay(shared, tmp_path):
+    """freeze_bn: BN running statistics do not move; ema.ramp 0: the EMA weights are
+    decay * start + (1 - decay) * trained after one step."""
+    torch = pytest.importorskip("torch")
+    pytest.importorskip("poselive.models")
+    from poselive.models import build_model, preset_spec, save_checkpoint
+    from trainer.train import Trainer
+    from trainer.config import load_config
+
+    spec = preset_spec("poselive-det-nano")
+    spec["input_size"] = [128, 128]
+    start = build_model(spec)
+    save_checkpoint(tmp_path / "start.pt", start, spec)
+    pool = shared / "data/pool/coco-boxes"
+    cfg = load_config({"task": "detector", "work_dir": str(tmp_path / "run"), "model": {"checkpoint": str(tmp_path / "start.pt")},
+                       "freeze_bn": True, "ema": {"decay": 0.9, "ramp": 0},
+                       "data": {"train": [{"ann": str(pool / "person_boxes.json"), "images": str(pool / "images")}],
+                                "workers": 0},
+                       "augment": {"mosaic": 0.0}, "schedule": {"epochs": 1, "batch_size": 2, "max_iters_per_epoch": 1},
+                       "log": {"progress": False, "tensorboard": False}, "threads": 1})
+    t = Trainer(cfg)
+    before = {k: v.clone() for k, v in t.model.state_dict().items()}
+    t.fit()
+    after = t.model.state_dict()
+    stats = [k for k in before if k.endswith("running_mean") or k.endswith("running_var")]
+    assert stats and all(torch.equal(before[k], after[k]) for k in stats)
+    w = "backbone.stem.0.conv.weight"
+    assert not torch.equal(before[w], after[w])  # it did train
+    ema = t.ema.module.state_dict()[w]
+    assert torch.allclose(ema, 0.9 * before[w] + 0.1 * after[w], atol=1e-6)

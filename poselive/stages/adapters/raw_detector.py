@@ -23,11 +23,16 @@ class RawDetector(LetterboxDetector):
         return "boxes" in names and "scores" in names
 
     def __init__(self, engine: Any, score_threshold: float = 0.3, iou_threshold: float | None = None,
-                 pre_nms_top_k: int = 300) -> None:
+                 pre_nms_top_k: int | None = None) -> None:
         super().__init__(engine, score_threshold)
-        self.iou_threshold = float(self.spec.get("nms_iou", 0.6) if iou_threshold is None else iou_threshold)
-        self.nms_inside = self.spec.get("nms") == "inside"
-        self.pre_nms_top_k = int(pre_nms_top_k)
+        spec = self.spec
+        self.iou_threshold = float(spec.get("nms_iou", 0.6) if iou_threshold is None else iou_threshold)
+        self.nms_inside = spec.get("nms") == "inside"
+        self.pre_nms_top_k = int(spec.get("pre_nms_top_k", 300) if pre_nms_top_k is None else pre_nms_top_k)
+        # A spec may carry its model's own NMS settings (an imported RTMDet keeps its graph's):
+        # boxes below nms_score_threshold are never candidates, and at most max_detections stay.
+        self.score_threshold = max(self.score_threshold, float(spec.get("nms_score_threshold", 0.0)))
+        self.max_detections = spec.get("max_detections")
 
     def detect(self, image: np.ndarray) -> Detections:
         """Person boxes in original-image pixels, best first."""
@@ -39,6 +44,8 @@ class RawDetector(LetterboxDetector):
         boxes, scores = boxes[keep], scores[keep]
         if not self.nms_inside and len(boxes):
             kept = nms(boxes, scores, self.iou_threshold)
+            if self.max_detections:
+                kept = kept[: int(self.max_detections)]
             boxes, scores = boxes[kept], scores[kept]
         boxes, valid = self._to_image(boxes, ratio, offset, image)
         return Detections(boxes[valid].astype(np.float32), scores[valid].astype(np.float32),
