@@ -36,3 +36,9 @@ def teachers(shared) -> Path:
     if not (d / "rtmdet-nano-person.onnx").is_file():
         pytest.skip("teacher models not found in shared/data/teachers")
     return d
+
+
+@pytest.fixture(autouse=True)
+def _gui_settings_file(tmp_path, monkeypatch):
+    """The GUI remembers its settings; tests keep theirs apart from the user's and each other's."""
+    monkeypatch.setenv("POSELIVE_GUI_SETTINGS", str(tmp_path / "gui-settings.ini"))

@@ -106,10 +106,13 @@ def open_models(opts: PipelineOptions, shared: bool = False) -> Models:
     return Models(det_path, det_engine, pose_path, pose_engine)
 
 
-def build_pipeline(opts: PipelineOptions, models: Models | None = None) -> Pipeline:
+def build_pipeline(opts: PipelineOptions, models: Models | None = None, source: Any = None,
+                   extra_stages: tuple = ()) -> Pipeline:
     """Open source, engines, stages and sinks and join them in a Graph (not started).
 
-    ``models``: engines opened already (``open_models``), e.g. shared between sources."""
+    ``models``: engines opened already (``open_models``), e.g. shared between sources.
+    ``source``: a source opened already (``opts.source`` is then only its label);
+    ``extra_stages`` run last (the GUI's recorder)."""
     from poselive.graph import Graph
     from poselive.keypoints import get_keypoint_set
     from poselive.sinks import CsvSink, JsonlSink, VideoSink
@@ -125,7 +128,8 @@ def build_pipeline(opts: PipelineOptions, models: Models | None = None) -> Pipel
     pose = PoseStage(models.pose_engine, adapter=opts.pose_adapter)
     kset = pose.keypoint_set if getattr(pose, "keypoint_set", None) is not None else get_keypoint_set("coco17")
 
-    source = open_source(opts.source, **opts.source_options)
+    if source is None:
+        source = open_source(opts.source, **opts.source_options)
     stages: list = []
     try:
         if opts.det_interval > 1 or opts.adaptive_interval:
@@ -178,6 +182,7 @@ def build_pipeline(opts: PipelineOptions, models: Models | None = None) -> Pipel
         if opts.csv:
             stages.append(CsvSink(opts.csv, list(kset.names)))
             outputs.append(opts.csv)
+        stages.extend(extra_stages)
         on_result = opts.on_result
         if scheduler is not None and opts.adaptive_interval and source.is_live:
             on_result = _LoadReporter(scheduler, graph_ref, source.fps, opts.on_result)

@@ -43,12 +43,15 @@ class Renderer:
 
     def __init__(self, keypoint_set: KeypointSet | str = "coco17", kpt_threshold: float = 0.3,
                  draw_boxes: bool = True, draw_ids: bool = True, hud: bool = True,
-                 stats_provider: Callable[[], dict] | None = None) -> None:
+                 stats_provider: Callable[[], dict] | None = None, draw_skeleton: bool = True,
+                 draw_trails: bool = True) -> None:
         self.keypoint_set = get_keypoint_set(keypoint_set) if isinstance(keypoint_set, str) else keypoint_set
         self.kpt_threshold = float(kpt_threshold)
         self.draw_boxes = draw_boxes
         self.draw_ids = draw_ids
         self.hud = hud
+        self.draw_skeleton = draw_skeleton
+        self.draw_trails = draw_trails
         self.stats_provider = stats_provider
         ks = self.keypoint_set
         self._kpt_colors = [rgb_to_bgr(c) for c in ks.colors]
@@ -63,7 +66,7 @@ class Renderer:
         font_scale = max(0.4, min(h, w) / 900)
         poses = packet.poses
         trails = packet.meta.get("trails")
-        if trails:
+        if trails and self.draw_trails:
             self._trails(img, trails, thick)
         if poses is not None and len(poses):
             ids = poses.track_ids
@@ -74,7 +77,8 @@ class Renderer:
                     self._box(img, poses.boxes[i], color, thick)
                 if self.draw_ids and tid is not None:
                     self._label(img, f"#{tid}", poses.boxes[i], track_color(tid), font_scale, thick)
-                self._skeleton(img, poses.keypoints[i], poses.scores[i], thick)
+                if self.draw_skeleton:
+                    self._skeleton(img, poses.keypoints[i], poses.scores[i], thick)
         elif self.draw_boxes and packet.detections is not None:
             for box in packet.detections.boxes:
                 self._box(img, box, _BOX_COLOR, thick)

@@ -1,0 +1,57 @@
+"""The desktop GUI (PyQt6 + pyqtgraph): live video with the overlay, controls, plots and
+stream health for one or several sources. Start it with ``python run_live.py``.
+
+``window.MainWindow`` is the window; ``session.SourceSession`` runs one source's graph off
+the UI thread; ``playback`` holds the Qt-free parts (pacing, pause, loop, recording)."""
+
+from __future__ import annotations
+
+import signal
+import sys
+
+from poselive.errors import require
+
+
+def run_gui(sources: list[str], overrides: dict | None = None, record: str | None = None,
+            source_options: dict | None = None, max_frames: int | None = None,
+            window_out: list | None = None) -> int:
+    """Open the window on ``sources`` and run until it is closed; returns the exit status.
+
+    ``overrides``: ``Settings`` fields the command line set (the rest come from the
+    settings saved by the last run). ``record``: start recording the first source to this MP4 once it runs.
+    ``window_out``, when given, receives the window (tests)."""
+    require("PyQt6.QtWidgets", "gui", "the desktop GUI")
+    require("pyqtgraph", "gui", "the GUI's live plots")
+    from PyQt6 import QtCore, QtWidgets
+
+    from poselive.apps.gui.window import MainWindow
+
+    app = QtWidgets.QApplication.instance() or QtWidgets.QApplication(sys.argv[:1])
+    app.setApplicationName("poselive")
+    window = MainWindow(sources, source_options=source_options, overrides=overrides, max_frames=max_frames,
+                        record=record)
+    if window_out is not None:
+        window_out.append(window)
+    previous = signal.signal(signal.SIGINT, lambda *_: window.close())
+    # Qt's event loop does not return to Python on its own: a no-op timer lets the
+    # interpreter run the SIGINT handler while the window is open.
+    wake = QtCore.QTimer()
+    wake.timeout.connect(lambda: None)
+    wake.start(200)
+    window.show()
+    try:
+        app.exec()
+    finally:
+        wake.stop()
+        signal.signal(signal.SIGINT, previous)
+    failed = []
+    for s in window.sessions:
+        st = s.stats()
+        line = f"[{s.name}] " + (st.summary() if st is not None else s.health())
+        print(line, file=sys.stderr)
+        if s.health() == "error":
+            failed.append(s.name)
+            print(f"poselive: error: [{s.name}] {s.error}", file=sys.stderr)
+        elif s.recorder is not None and s.recorder.paths:
+            print(f"[{s.name}] wrote {s.recorder.paths[0]} and {s.recorder.paths[1]}", file=sys.stderr)
+    return 1 if failed else 0
