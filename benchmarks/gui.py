@@ -1,9 +1,12 @@
 """What the desktop GUI costs and how it behaves (issue 16, docs/gui.md).
 
-    QT_QPA_PLATFORM=offscreen python3 benchmarks/gui.py [--source CLIP] [--seconds 20] [--json OUT]
+    QT_QPA_PLATFORM=offscreen python3 benchmarks/gui.py [--source CLIP] [--seconds 15] [--rounds 2]
+        [--json OUT]
 
 Runs the real window (offscreen unless a display is set) on a clip with the shipped
-models, one mode after the other, each for ``--seconds`` after its first frame:
+models, the modes interleaved for ``--rounds`` rounds so that load from other processes
+hits them alike (the median over rounds is reported), each for ``--seconds`` after its
+first frame:
 
 - ``headless``: the same graph without any window (the pipeline's own throughput);
 - ``fast, overlay``: the window, the file as fast as possible, overlay drawn by the GUI;
@@ -38,13 +41,13 @@ def _default_clip() -> str:
     return str(vtest if vtest.is_file() else REPO / "assets" / "sample.mp4")
 
 
-def headless(source: str, seconds: float) -> dict:
+def headless(models, source: str, seconds: float) -> dict:
     """The pipeline alone, as fast as possible (lossless), no renderer."""
-    from poselive.apps.pipeline import PipelineOptions, build_pipeline
     from poselive.apps.gui.playback import PlaybackSource
+    from poselive.apps.pipeline import PipelineOptions, build_pipeline
 
     opts = PipelineOptions(source=source, trails=30, policy="lossless")
-    pipe = build_pipeline(opts, source=PlaybackSource(source, realtime=False, loop=True))
+    pipe = build_pipeline(opts, models.get(opts), source=PlaybackSource(source, realtime=False, loop=True))
     g = pipe.graph
     g.start()
     while g.stats().frames_out < 3:
@@ -123,7 +126,8 @@ def gui_mode(app, models, source: str, seconds: float, realtime: bool, overlay: 
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--source", default=_default_clip())
-    p.add_argument("--seconds", type=float, default=20.0)
+    p.add_argument("--seconds", type=float, default=15.0)
+    p.add_argument("--rounds", type=int, default=2)
     p.add_argument("--json")
     a = p.parse_args()
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -134,19 +138,27 @@ def main() -> int:
     app = QtWidgets.QApplication.instance() or QtWidgets.QApplication([])
     models = ModelCache()
     load_before = os.getloadavg()
-    rows = [headless(a.source, a.seconds)]
-    for realtime, overlay in ((False, True), (False, False), (True, True)):
-        rows.append(gui_mode(app, models, a.source, a.seconds, realtime, overlay))
-        print(rows[-1], file=sys.stderr, flush=True)
+    runs: dict[str, list[dict]] = {}
+    for _ in range(a.rounds):
+        r = headless(models, a.source, a.seconds)
+        runs.setdefault(r["mode"], []).append(r)
+        print(r, file=sys.stderr, flush=True)
+        for realtime, overlay in ((False, True), (False, False), (True, True)):
+            r = gui_mode(app, models, a.source, a.seconds, realtime, overlay)
+            runs.setdefault(r["mode"], []).append(r)
+            print(r, file=sys.stderr, flush=True)
+    rows = [{"mode": m, **{k: float(np.median([r[k] for r in rs if r.get(k) is not None]))
+                           for k in rs[0] if k != "mode" and rs[0][k] is not None}}
+            for m, rs in runs.items()]
     load_after = os.getloadavg()
-    info = {"source": a.source, "seconds": a.seconds, "cpus": os.cpu_count(), "machine": platform.processor()
+    info = {"source": a.source, "seconds": a.seconds, "rounds": a.rounds, "cpus": os.cpu_count(), "machine": platform.processor()
             or platform.machine(), "platform": os.environ.get("QT_QPA_PLATFORM"),
             "loadavg_before": load_before, "loadavg_after": load_after}
 
     def f(x, d=1):
         return "-" if x is None else f"{x:.{d}f}"
 
-    print(f"source {Path(a.source).name}, {a.seconds:.0f} s per mode, {info['cpus']} CPUs, "
+    print(f"source {Path(a.source).name}, {a.seconds:.0f} s per mode, median of {a.rounds} rounds, {info['cpus']} CPUs, "
           f"load average {load_before[0]:.2f} before, {load_after[0]:.2f} after")
     print("| mode | graph fps | shown fps | UI ms/frame | 10 ms timer late p50/p99/max (ms) | close (s) |")
     print("|---|---|---|---|---|---|")
@@ -156,7 +168,7 @@ def main() -> int:
                  if "timer_late_ms_p50" in r else "-")
               + f" | {f(r.get('close_s'), 2)} |")
     if a.json:
-        Path(a.json).write_text(json.dumps({"info": info, "rows": rows}, indent=2))
+        Path(a.json).write_text(json.dumps({"info": info, "rows": rows, "runs": runs}, indent=2))
     return 0
 
 

@@ -99,8 +99,11 @@ def test_overlay_plots_pause_and_snapshot(qtbot, window):
     assert len(xs) >= 2 and np.nanmax(ys) > 0
     assert any(k.startswith("stages:") and len(c.getData()[0]) for k, c in w.plots.curves.items())
 
-    # Pause: nothing new is shown; resume: frames come again.
-    w.toggle_pause()
+    # Pause (the space key): nothing new is shown; resume: frames come again.
+    from PyQt6 import QtCore
+
+    w.activateWindow()
+    qtbot.keyClick(w, QtCore.Qt.Key.Key_Space)
     qtbot.waitUntil(lambda: s.health() == "paused", timeout=2_000)
     qtbot.wait(700)  # let frames in flight arrive
     held = w.view.frames_shown
@@ -169,8 +172,11 @@ def test_switch_source_and_model_while_running(qtbot, window, shared, tmp_path):
     assert w.selected.name == "vtest"
 
 
-def test_dead_rtsp_url_is_an_error_in_the_status_bar(qtbot, window):
+def test_dead_rtsp_url_and_no_camera_are_errors_in_the_window(qtbot, window):
     w = window()
+    w.open_source("7")  # no camera 7 here
+    qtbot.waitUntil(lambda: w.selected.health() == "error", timeout=30_000)
+    assert "camera" in w.health_label.text().lower() and "camera" in w.view.message.lower()
     w.open_source("rtsp://127.0.0.1:1/x")
     qtbot.waitUntil(lambda: w.selected.health() == "error", timeout=30_000)
     qtbot.waitUntil(lambda: "error" in w.health_label.text() and "127.0.0.1" in w.health_label.text(),
@@ -184,13 +190,19 @@ def test_dead_rtsp_url_is_an_error_in_the_status_bar(qtbot, window):
 def test_tiles_select_and_closing_stops_every_thread(qtbot, window):
     w = window([str(SAMPLE), str(SAMPLE)], realtime=False, loop=True)
     a, b = w.sessions
-    assert w.selected is b and (a.name, b.name) == ("sample", "sample_2")
+    assert w.selected is a and (a.name, b.name) == ("sample", "sample_2")
     qtbot.waitUntil(lambda: all(w.tiles[s].view.frames_shown >= 2 for s in w.sessions), timeout=30_000)
     assert "sample_2" in w.tiles[b].label.text() and "live" in w.tiles[b].label.text()
     from PyQt6 import QtCore
 
+    # A click on a tile makes it the large view, and the controls act on it.
+    qtbot.mouseClick(w.tiles[b].view, QtCore.Qt.MouseButton.LeftButton)
+    assert w.selected is b and "sample_2" in w.health_label.text()
+    w.toggle_pause()
+    qtbot.waitUntil(lambda: b.health() == "paused", timeout=2_000)
+    assert a.health() == "live"
     qtbot.mouseClick(w.tiles[a].view, QtCore.Qt.MouseButton.LeftButton)
-    assert w.selected is a and "sample" in w.windowTitle()
+    assert w.selected is a
     assert _pipeline_threads()
     w.close()
     assert w.close_time_s is not None and not _pipeline_threads()
@@ -222,3 +234,18 @@ def test_real_window_under_xvfb(tmp_path):
     finally:
         xvfb.terminate()
         xvfb.wait(5)
+
+
+def test_settings_persist_between_runs(qtbot, tmp_path, models):
+    ini = str(tmp_path / "persist.ini")
+    w = MainWindow([], settings_file=ini, output_dir=str(tmp_path), models=models)
+    qtbot.addWidget(w)
+    w.panel.interval_spin.setValue(3)
+    w.panel.trails_check.setChecked(True)
+    w.panel.realtime_check.setChecked(False)
+    w.close()
+    w2 = MainWindow([], settings_file=ini, output_dir=str(tmp_path), models=models)
+    qtbot.addWidget(w2)
+    s = w2.panel.settings()
+    assert (s.det_interval, s.trails, s.realtime) == (3, True, False)
+    w2.close()

@@ -76,7 +76,9 @@ class VideoView(QtWidgets.QWidget):
             font.setPointSize(max(9, min(14, self.height() // 30)))
             p.setFont(font)
             rect = self.rect().adjusted(12, 12, -12, -12)
-            flags = QtCore.Qt.AlignmentFlag.AlignCenter | QtCore.Qt.TextFlag.TextWordWrap
+            # Over a frame the message sits at the bottom, so the picture stays visible.
+            where = QtCore.Qt.AlignmentFlag.AlignBottom if self._image is not None else QtCore.Qt.AlignmentFlag.AlignVCenter
+            flags = where | QtCore.Qt.AlignmentFlag.AlignHCenter | QtCore.Qt.TextFlag.TextWordWrap
             box = p.boundingRect(rect, flags, self.message).adjusted(-10, -6, 10, 6)
             p.fillRect(box, QtGui.QColor(0, 0, 0, 170))
             p.setPen(QtGui.QColor(240, 240, 240))

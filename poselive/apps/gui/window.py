@@ -164,6 +164,8 @@ class MainWindow(QtWidgets.QMainWindow):
             if s is not None and s.record_to:
                 self.recording = self.recording or s
         self._started_cli_sources = True
+        if self.sessions:
+            self.select(self.sessions[0])
         if max_frames is not None:
             # A run of N frames (scripts, tests): close once every source has ended.
             self._done_timer = QtCore.QTimer(self, interval=100)
