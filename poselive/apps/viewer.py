@@ -1,8 +1,8 @@
 """A minimal live window (PyQt6) that shows the newest rendered frame of a running graph
 (or a grid of tiles, one per graph, for several sources).
 
-The full desktop GUI is its own issue; this viewer is what `--show` and `run_live.py`
-use meanwhile. It polls ``graph.latest_result()`` so the display always binds the newest
+The desktop GUI (`poselive.apps.gui`, `run_live.py`) is the full application; this small
+viewer is what `poselive process --show` uses. It polls ``graph.latest_result()`` so the display always binds the newest
 results to the frame they were computed on, and never slows the pipeline down.
 """
 
