@@ -128,9 +128,9 @@ def test_recording_writes_as_many_frames_as_recorded(qtbot, window, tmp_path):
     qtbot.waitUntil(lambda: w.selected.health() == "live", timeout=30_000)
     mp4 = w.toggle_record()
     assert mp4 is not None and w.recording is w.selected
-    qtbot.waitUntil(lambda: w.selected.recorder.frames >= 12, timeout=30_000)
+    qtbot.waitUntil(lambda: w.selected.recorded_frames >= 12, timeout=30_000)
     w.toggle_record()
-    frames = w.selected.recorder.frames
+    frames = w.selected.recorded_frames
     assert frames >= 12
     with av.open(str(mp4)) as c:
         decoded = sum(1 for _ in c.decode(c.streams.video[0]))

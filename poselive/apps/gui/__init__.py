@@ -52,6 +52,6 @@ def run_gui(sources: list[str], overrides: dict | None = None, record: str | Non
         if s.health() == "error":
             failed.append(s.name)
             print(f"poselive: error: [{s.name}] {s.error}", file=sys.stderr)
-        elif s.recorder is not None and s.recorder.paths:
-            print(f"[{s.name}] wrote {s.recorder.paths[0]} and {s.recorder.paths[1]}", file=sys.stderr)
+        elif s.recording_paths:
+            print(f"[{s.name}] wrote {s.recording_paths[0]} and {s.recording_paths[1]}", file=sys.stderr)
     return 1 if failed else 0

@@ -34,11 +34,11 @@ class PlaybackSource(Source):
         self._options = dict(source_options or {})
         self._opener = opener
         self._inner = opener(spec, **self._options)
-        self.name = self._inner.name
+        self.name = str(getattr(self._inner, "name", spec))
         self.is_live = bool(self._inner.is_live)
         self.fps = self._inner.fps
         self.size = self._inner.size
-        self.info = dict(self._inner.info)
+        self.info = dict(getattr(self._inner, "info", None) or {"kind": type(self._inner).__name__})
         self.realtime = bool(realtime)
         self.loop = bool(loop)
         self.start_at = 0 if self.is_live else max(0, int(start_at))

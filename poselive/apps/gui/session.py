@@ -305,6 +305,16 @@ class SourceSession(QtCore.QObject):
         src = self.pipeline.source
         return self.recorder.start(mp4, src.fps, src.size)
 
+    @property
+    def recorded_frames(self) -> int:
+        """Frames written to the current (or last) recording."""
+        return self.recorder.frames if self.recorder is not None else 0
+
+    @property
+    def recording_paths(self) -> tuple[Path, Path] | None:
+        """The MP4 and JSONL of the current (or last) recording."""
+        return self.recorder.paths if self.recorder is not None else None
+
     def stop_recording(self) -> int:
         """Finish the recording; returns the number of frames written."""
         return self.recorder.stop() if self.recorder is not None else 0

@@ -323,8 +323,8 @@ class MainWindow(QtWidgets.QMainWindow):
     # -- frames (worker → UI) ---------------------------------------------------------------------
     def _on_frame(self, session: SourceSession) -> None:
         packet = session.take_latest()
-        if packet is None or self._closing:
-            return
+        if packet is None or self._closing or session not in self.tiles:
+            return  # a session being replaced: its last frames are not shown
         t0 = time.perf_counter()
         s = session.settings
         image = packet.image
@@ -379,8 +379,7 @@ class MainWindow(QtWidgets.QMainWindow):
         elif h.startswith("reconnecting"):
             message = f"connection lost; {h}"
         if self.recording is s:
-            rec = s.recorder
-            text += f" — <span style='color:#c62828'>● REC {rec.frames if rec else 0} frames</span>"
+            text += f" — <span style='color:#c62828'>● REC {s.recorded_frames} frames</span>"
         self.health_label.setText(text)
         self.view.set_message(message)
         st = s.stats()
@@ -445,7 +444,7 @@ class MainWindow(QtWidgets.QMainWindow):
             rec = self.recording
             self.recording = None
             frames = rec.stop_recording()
-            mp4 = rec.recorder.paths[0] if rec.recorder and rec.recorder.paths else None
+            mp4 = rec.recording_paths[0] if rec.recording_paths else None
             self.statusBar().showMessage(f"recorded {frames} frames to {mp4} (+ .jsonl)", 8000)
             log.info("recorded %d frames to %s", frames, mp4)
             self._update_health()
