@@ -22,8 +22,14 @@ from poselive.apps.gui.window import MainWindow  # noqa: E402
 from poselive.sinks import read_jsonl  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[2]
-SAMPLE = REPO / "assets" / "sample.mp4"
-DEFAULT_MODELS = [REPO / "assets" / "poselive-det-nano.onnx", REPO / "assets" / "poselive-pose-t-hm.onnx"]
+try:  # the shipped files as package data
+    from poselive.assets import asset_dir  # noqa: E402
+
+    ASSETS = asset_dir()
+except ImportError:
+    ASSETS = REPO / "assets"
+SAMPLE = ASSETS / "sample.mp4"
+DEFAULT_MODELS = [ASSETS / "poselive-det-nano.onnx", ASSETS / "poselive-pose-t-hm.onnx"]
 
 pytestmark = [pytest.mark.gui,
               pytest.mark.skipif(not SAMPLE.is_file() or not all(p.is_file() for p in DEFAULT_MODELS),

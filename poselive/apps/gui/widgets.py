@@ -279,14 +279,16 @@ class ControlPanel(QtWidgets.QWidget):
         box.setCurrentIndex(-1)
         box.blockSignals(False)
 
-    def fill_models(self, presets: list[tuple[str, str | None, str | None]]) -> None:
-        """List the model presets (label, det, pose), then the 'choose a file' entries."""
+    def fill_models(self, presets: list[tuple[str, str | None, str | None, bool]]) -> None:
+        """List the model presets (label, det, pose, installed), then the 'choose a file' entries."""
         self._presets = presets
         self._loading = True
         box = self.model_box
         box.clear()
-        for label, det, pose in presets:
+        for label, det, pose, installed in presets:
             box.addItem(label, ("preset", det, pose))
+            if not installed:  # shown, so users know it exists, but not selectable
+                box.model().item(box.count() - 1).setEnabled(False)
         box.addItem("custom…", ("custom",))
         box.addItem("choose pose model file…", "file:pose")
         box.addItem("choose detector file…", "file:det")

@@ -23,28 +23,38 @@ log = logging.getLogger("poselive.gui")
 MAX_RECENT = 8
 
 
-def model_presets() -> list[tuple[str, str | None, str | None]]:
-    """(label, detector, pose) for the models poselive ships; None means the default file."""
-    presets: list[tuple[str, str | None, str | None]] = [("fast (shipped default)", None, None)]
-    try:  # the shared options module names the shipped models when it is there
-        from poselive.apps import options  # type: ignore[attr-defined]
-
-        for alias in ("accurate",):
-            found = getattr(options, "model_preset", None)
-            if callable(found):
-                det, pose = found(alias)
-                presets.append((alias, det, pose))
-    except Exception:  # noqa: BLE001 - only the default preset then
-        pass
-    return presets
+def model_presets() -> list[tuple[str, str | None, str | None, bool]]:
+    """(label, detector, pose, installed) for the models poselive ships; None means the
+    default file."""
+    try:
+        from poselive import assets  # the shipped models by name (package data)
+    except ImportError:
+        return [("fast (shipped default)", None, None, True)]
+    presets: list[tuple[str, str | None, str | None, bool]] = []
+    for alias, name in getattr(assets, "ALIASES", {}).items():
+        try:
+            assets.model_path(alias)
+            installed = True
+        except Exception:  # noqa: BLE001 - listed, but not selectable
+            installed = False
+        label = f"{alias} ({name})" + ("" if installed else " — not installed")
+        presets.append((label, None, None if alias == "fast" else alias, installed))
+    return presets or [("fast (shipped default)", None, None, True)]
 
 
 def sample_clip() -> str | None:
     """The sample clip poselive ships, if present."""
-    from poselive.apps.pipeline import ASSETS
+    try:
+        from poselive import assets
 
-    p = ASSETS / "sample.mp4"
-    return str(p) if p.is_file() else None
+        return str(assets.sample_path())
+    except ImportError:
+        from poselive.apps.pipeline import ASSETS
+
+        p = ASSETS / "sample.mp4"
+        return str(p) if p.is_file() else None
+    except Exception:  # noqa: BLE001 - not installed: no entry
+        return None
 
 
 class MainWindow(QtWidgets.QMainWindow):
@@ -233,6 +243,12 @@ class MainWindow(QtWidgets.QMainWindow):
         from poselive.apps.pipeline import source_names
 
         spec = spec.strip()
+        try:  # 'sample' names the shipped clip
+            from poselive.assets import resolve_source
+
+            spec = str(resolve_source(spec))
+        except ImportError:
+            pass
         if name is None:
             taken = [s.name for s in self.sessions]
             name = source_names(taken + [spec])[-1]
