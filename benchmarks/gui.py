@@ -38,7 +38,9 @@ import numpy as np  # noqa: E402
 def _default_clip() -> str:
     shared = Path(os.environ.get("POSELIVE_SHARED", REPO.parent / "shared"))
     vtest = shared / "data" / "videos" / "vtest.avi"
-    return str(vtest if vtest.is_file() else REPO / "assets" / "sample.mp4")
+    from poselive import assets
+
+    return str(vtest if vtest.is_file() else assets.sample_path())
 
 
 def headless(models, source: str, seconds: float) -> dict:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -105,6 +106,10 @@ class OrtEngine:
         opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
         # Stages run in their own threads; one op-level thread pool per session is enough.
         opts.inter_op_num_threads = 1
+        # The apps set this (poselive.apps.logs): 3 = errors only unless --verbose.
+        severity = os.environ.get("POSELIVE_ORT_LOG_SEVERITY")
+        if severity is not None and severity.isdigit():
+            opts.log_severity_level = int(severity)
         if threads is not None:
             if threads < 1:
                 raise ModelError(f"threads must be >= 1 (got {threads}) for {self.path}")

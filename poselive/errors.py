@@ -15,6 +15,10 @@ class SourceError(PoseliveError):
     """A frame source could not be opened or read."""
 
 
+class NoCameraError(SourceError):
+    """No camera at the index or device asked for; the app that ran says what to type instead."""
+
+
 class SinkError(PoseliveError):
     """An output (video, JSONL, CSV) could not be written."""
 

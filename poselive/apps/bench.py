@@ -74,10 +74,13 @@ def _bench_models(a: argparse.Namespace) -> list[dict]:
     from engines import open_engine
     from engines.bench import bench_model
 
-    from poselive.apps.pipeline import DEFAULT_DET, DEFAULT_POSE, _default_model
+    from poselive import assets
     from poselive.errors import PoseliveError
 
-    models = a.model or [str(_default_model(DEFAULT_DET, "--model")), str(_default_model(DEFAULT_POSE, "--model"))]
+    if a.model:
+        models = [str(assets.resolve_model(m, "pose", "--model")) for m in a.model]
+    else:
+        models = [str(assets.default_model("det", "--model")), str(assets.default_model("pose", "--model"))]
     device = getattr(a, "device", None) or "cpu"
     precisions = getattr(a, "precision", None) or ["fp32"]
     graphs = getattr(a, "cuda_graphs", None) or ["off"]
@@ -152,18 +155,16 @@ def run_bench(a: argparse.Namespace) -> int:
             print("poselive: error: no benchmark row could run here (see the reasons above)", file=sys.stderr)
             return 1
     else:
-        from poselive.apps.cli import _pipeline_options
+        from poselive.apps.options import pipeline_options
         from poselive.apps.pipeline import build_pipeline
 
-        if a.source is None:
-            from poselive.apps.pipeline import ASSETS
-
-            a.source = str(ASSETS / "sample.mp4")
-        pipe = build_pipeline(_pipeline_options(a))
+        pipe = build_pipeline(pipeline_options(a))
         stats = pipe.graph.run(max_frames=a.max_frames)
         result["pipeline"] = stats.to_dict()
         result["source"] = a.source
-        print(stats.summary())
+        from poselive.apps.summary import summary_lines
+
+        print("\n".join(summary_lines(stats, pipe.models)))
     if a.json:
         with open(a.json, "w") as f:
             json.dump(result, f, indent=2, default=lambda o: o.tolist() if isinstance(o, np.ndarray) else str(o))

@@ -8,8 +8,11 @@ import sys
 import time
 from typing import Callable
 
-from poselive import __version__
-from poselive.errors import PoseliveError
+from poselive.apps import logs
+from poselive.apps.logs import say
+from poselive.apps.options import (LOG_FLAGS, SOURCE_HELP, HelpFormatter, add_flags, add_pipeline_flags,
+                                   pipeline_options)
+from poselive.errors import NoCameraError, PoseliveError
 
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {}
 
@@ -20,48 +23,6 @@ def command(name: str):
         COMMANDS[name] = fn
         return fn
     return deco
-
-
-def _parse_source(s: str) -> str | int:
-    return int(s) if s.isdigit() else s
-
-
-def _add_model_flags(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--det", help="person detector model (ONNX, checkpoint or engine); default: shipped model")
-    p.add_argument("--pose", help="pose model (ONNX, checkpoint or engine); default: shipped model")
-    p.add_argument("--det-adapter", help="force the detector adapter (end2end, raw)")
-    p.add_argument("--pose-adapter", help="force the pose adapter (simcc, heatmap, movenet)")
-    p.add_argument("--backend", default="auto", choices=["auto", "onnxruntime", "torch", "tensorrt"])
-    p.add_argument("--threads", type=int, default=None, help="CPU threads per model (ONNX Runtime / torch)")
-    p.add_argument("--det-threshold", type=float, default=0.3)
-    p.add_argument("--kpt-threshold", type=float, default=0.3, help="keypoint score drawn above this")
-    p.add_argument("--no-track", action="store_true", help="no tracker: persons get id null")
-    p.add_argument("--det-interval", type=int, default=1,
-                   help="run the detector every N frames; between runs boxes come from tracked poses")
-    p.add_argument("--adaptive-interval", action="store_true",
-                   help="raise the detection interval when a live source outpaces the pipeline")
-    p.add_argument("--smooth", action="store_true", help="One-Euro smoothing of keypoints per track")
-    p.add_argument("--smooth-min-cutoff", type=float, default=None, help="One-Euro min cutoff (Hz)")
-    p.add_argument("--smooth-beta", type=float, default=None, help="One-Euro speed coefficient")
-    p.add_argument("--trails", type=int, default=0, help="draw the last N positions of each track")
-
-
-def _pipeline_options(a: argparse.Namespace, **extra):
-    from poselive.apps.pipeline import PipelineOptions
-
-    smoothing = None
-    if a.smooth or a.smooth_min_cutoff is not None or a.smooth_beta is not None:
-        smoothing = {}
-        if a.smooth_min_cutoff is not None:
-            smoothing["min_cutoff"] = a.smooth_min_cutoff
-        if a.smooth_beta is not None:
-            smoothing["beta"] = a.smooth_beta
-    return PipelineOptions(
-        source=_parse_source(a.source), det=a.det, pose=a.pose, det_adapter=a.det_adapter,
-        pose_adapter=a.pose_adapter, backend=a.backend, threads=a.threads,
-        det_threshold=a.det_threshold, kpt_threshold=a.kpt_threshold, track=not a.no_track,
-        det_interval=max(1, a.det_interval), adaptive_interval=a.adaptive_interval,
-        smoothing=smoothing, trails=a.trails, **extra)
 
 
 @command("process")
@@ -78,9 +39,8 @@ def cmd_process(a: argparse.Namespace) -> int:
             return _process_many(a)
         a.source = a.source[0]
     progress = Progress(enabled=not a.quiet)
-    opts = _pipeline_options(a, out=a.out, json=a.json, csv=a.csv, on_result=progress.update,
-                             render=bool(a.out or a.show),
-                             source_options=_source_options(a))
+    opts = pipeline_options(a, out=a.out, json=a.json, csv=a.csv, on_result=progress.update,
+                            render=bool(a.out or a.show))
     pipe = build_pipeline(opts)
     total = pipe.source.info.get("frames")
     if a.max_frames:
@@ -93,29 +53,12 @@ def cmd_process(a: argparse.Namespace) -> int:
     else:
         stats = pipe.graph.run(max_frames=a.max_frames)
     progress.close()
-    print(f"{progress.frames} frames, {progress.persons} persons", file=sys.stderr)
-    _print_summary(stats, pipe.outputs)
+    say(f"{progress.frames} frames, {progress.persons} persons")
+    _print_summary(stats, pipe)
     if a.stats_json:
         with open(a.stats_json, "w") as f:
             json.dump(stats.to_dict(), f, indent=2)
     return 130 if getattr(stats, "interrupted", False) else 0
-
-
-def _source_options(a: argparse.Namespace) -> dict:
-    """Options for the source kind the SOURCE argument names (RTSP: transport, timeout)."""
-    if str(a.source).startswith(("rtsp://", "rtsps://")):
-        tries = a.rtsp_reconnect
-        return {"transport": a.rtsp_transport, "timeout": a.rtsp_timeout,
-                "reconnect": None if tries < 0 else tries}
-    return {}
-
-
-def _add_rtsp_flags(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--rtsp-transport", default="tcp", choices=["tcp", "udp"])
-    p.add_argument("--rtsp-timeout", type=float, default=5.0, help="seconds to open / wait for a frame")
-    p.add_argument("--rtsp-reconnect", type=int, default=10, metavar="TRIES",
-                   help="reconnection tries when a stream drops (backoff 0.5 s doubling to 8 s); "
-                        "0: stop at the first drop; -1: keep trying until stopped (default 10)")
 
 
 def build_many(a: argparse.Namespace, sources: list, names: list[str], out: str | None = None,
@@ -127,18 +70,17 @@ def build_many(a: argparse.Namespace, sources: list, names: list[str], out: str 
     and the names of sources that could not be opened (reported on stderr)."""
     from poselive.apps.pipeline import build_pipeline, open_models, output_for
 
-    base = _pipeline_options(argparse.Namespace(**{**vars(a), "source": str(sources[0])}))
+    base = pipeline_options(argparse.Namespace(**{**vars(a), "source": str(sources[0])}))
     models = open_models(base, shared=True)
     pipes, failed = [], []
     for src, name in zip(sources, names):
         sa = argparse.Namespace(**{**vars(a), "source": str(src)})
         try:
-            opts = _pipeline_options(sa, out=output_for(out, name, True, "--out"),
-                                     json=output_for(json_path, name, True, "--json"),
-                                     csv=output_for(csv_path, name, True, "--csv"),
-                                     render=render, source_options=_source_options(sa))
+            opts = pipeline_options(sa, out=output_for(out, name, True, "--out"),
+                                    json=output_for(json_path, name, True, "--json"),
+                                    csv=output_for(csv_path, name, True, "--csv"), render=render)
             pipes.append((name, build_pipeline(opts, models)))
-            print(f"[{name}] {src}", file=sys.stderr)
+            say(f"[{name}] {src}")
         except PoseliveError as exc:
             failed.append(name)
             print(f"poselive: error: [{name}] {exc}", file=sys.stderr)
@@ -177,7 +119,7 @@ def _process_many(a: argparse.Namespace) -> int:
     outcomes = run_many(pipes, show=a.show, max_frames=a.max_frames)
     interrupted = False
     for (name, pipe), oc in zip(pipes, outcomes):
-        _print_summary(oc.stats, pipe.outputs, prefix=f"[{name}] ")
+        _print_summary(oc.stats, pipe, prefix=f"[{name}] ")
         if oc.error is not None:
             failed.append(name)
             print(f"poselive: error: [{name}] {oc.error}", file=sys.stderr)
@@ -191,19 +133,24 @@ def _process_many(a: argparse.Namespace) -> int:
     return 130 if interrupted else 0
 
 
-def _print_summary(stats, outputs: list[str], prefix: str = "") -> None:
-    print(f"{prefix}{stats.summary()}", file=sys.stderr)
-    for o in outputs:
-        print(f"{prefix}wrote {o}", file=sys.stderr)
+def _print_summary(stats, pipe, prefix: str = "") -> None:
+    """The end-of-run summary (head line, models, stage table) and the files written."""
+    from poselive.apps.summary import print_summary
+
+    print_summary(stats, pipe, prefix)
 
 
 @command("model-info")
 def cmd_model_info(a: argparse.Namespace) -> int:
-    """Print parameters, FLOPs and I/O shapes of a checkpoint, spec file or preset."""
-    from poselive.models.info import format_model_info, model_info
+    """Describe a shipped model, a checkpoint, an ONNX file or a built engine."""
+    from poselive.apps.model_info import describe, format_info, format_table, shipped_table
 
-    info = model_info(a.model)
-    print(json.dumps(info, indent=2) if a.json else format_model_info(info))
+    if a.model is None:
+        rows = shipped_table()
+        print(json.dumps(rows, indent=2) if a.json else format_table(rows))
+        return 0
+    info = describe(a.model)
+    print(json.dumps(info, indent=2, default=str) if a.json else format_info(info))
     return 0
 
 
@@ -237,6 +184,11 @@ def cmd_eval(a: argparse.Namespace) -> int:
     """COCO keypoint AP of a pose model, or person-box AP of a detector, on an annotated image set."""
     from trainer.evaluate import detector_results, evaluate, evaluate_detector, is_detector
 
+    from poselive import assets
+
+    a.model = str(assets.resolve_model(a.model, "pose", "MODEL"))
+    if a.det:
+        a.det = str(assets.resolve_model(a.det, "det"))
     task = a.task if a.task != "auto" else ("detector" if is_detector(a.model) else "pose")
     if task == "detector":
         res = evaluate_detector(a.model, a.ann, a.images, out_json=a.json)
@@ -269,61 +221,74 @@ def cmd_label(a: argparse.Namespace) -> int:
 
 def make_parser() -> argparse.ArgumentParser:
     """The argument parser of the `poselive` command."""
-    p = argparse.ArgumentParser(prog="poselive", description="Real-time human pose estimation.")
-    p.add_argument("--version", action="version", version=f"poselive {__version__}")
-    sub = p.add_subparsers(dest="command", required=True)
+    from poselive.apps.versions import VersionAction
 
-    pp = sub.add_parser("process", help="annotate a video file, folder, camera or RTSP stream")
+    p = argparse.ArgumentParser(prog="poselive", description="Real-time human pose estimation.",
+                                formatter_class=HelpFormatter,
+                                epilog="exit codes: 0 done, 1 error, 2 usage error, 130 interrupted (Ctrl-C), "
+                                       "143 terminated (SIGTERM)")
+    p.add_argument("--version", action=VersionAction,
+                   help="print poselive's version and those of ONNX Runtime, PyAV, OpenCV and torch")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def subparser(name: str, help: str) -> argparse.ArgumentParser:
+        sp = sub.add_parser(name, help=help, description=help, formatter_class=HelpFormatter)
+        add_flags(sp, *LOG_FLAGS)
+        return sp
+
+    pp = subparser("process", "annotate a video file, folder, camera or RTSP stream")
     pp.add_argument("source", nargs="+",
-                    help="video file, image folder, camera index (0) or rtsp:// URL; several run side by "
-                         "side (one graph each, models shared) and need {name} in output paths")
-    pp.add_argument("--out", help="annotated H.264 MP4 to write")
-    pp.add_argument("--json", help="per-frame keypoints as JSON Lines")
-    pp.add_argument("--csv", help="one row per person per frame")
-    pp.add_argument("--max-frames", type=int, default=None)
+                    help=SOURCE_HELP + "; several run side by side (one graph each, models shared) and "
+                    "need {name} in output paths")
+    add_flags(pp, "out", "json", "csv", "stats_json", "max_frames", title="outputs")
     pp.add_argument("--show", action="store_true", help="show the annotated frames in a window")
-    pp.add_argument("--quiet", action="store_true", help="no progress bar")
-    pp.add_argument("--stats-json", help="write the run's statistics (latency, fps, drops) here")
-    _add_rtsp_flags(pp)
-    _add_model_flags(pp)
+    add_pipeline_flags(pp)
 
-    mi = sub.add_parser("model-info", help="parameters, FLOPs and shapes of a model")
-    mi.add_argument("model", help="checkpoint, spec JSON or preset name (e.g. poselive-pose-t)")
-    mi.add_argument("--json", action="store_true")
+    mi = subparser("model-info", "describe a model: shipped name or alias, .pt checkpoint, .onnx file, "
+                   "built engine, spec JSON or preset")
+    mi.add_argument("model", nargs="?", default=None,
+                    help="a shipped name or alias (fast, accurate, poselive-det-nano), a .pt, .onnx or engine "
+                         "file, a spec JSON or a preset name (default: list the shipped models)")
+    mi.add_argument("--json", action="store_true", help="print JSON instead of text")
 
-    b = sub.add_parser("build", help="compile a checkpoint to an ONNX Runtime or TensorRT engine")
-    b.add_argument("checkpoint")
-    b.add_argument("--backend", default="onnxruntime", choices=["onnxruntime", "tensorrt"])
-    b.add_argument("--precision", default="fp32", choices=["fp32", "fp16", "int8"])
-    b.add_argument("--max-batch", type=int, default=32)
-    b.add_argument("--calib-data", help="folder of images for INT8 calibration")
-    b.add_argument("--out-dir", help="engine cache folder")
+    b = subparser("build", "compile a checkpoint to an ONNX Runtime or TensorRT engine")
+    b.add_argument("checkpoint", help="a .pt checkpoint")
+    b.add_argument("--backend", default="onnxruntime", choices=["onnxruntime", "tensorrt"],
+                   help="the engine to build")
+    b.add_argument("--precision", default="fp32", choices=["fp32", "fp16", "int8"], help="engine precision")
+    b.add_argument("--max-batch", type=int, default=32, metavar="N", help="largest batch the engine takes")
+    b.add_argument("--calib-data", metavar="DIR", help="folder of images for INT8 calibration (default: none)")
+    b.add_argument("--out-dir", metavar="DIR",
+                   help="engine cache folder (default: $POSELIVE_CACHE or ~/.cache/poselive/engines)")
     b.add_argument("--fold-preprocess", action="store_true",
                    help="take uint8 images; normalisation inside the graph")
 
-    t = sub.add_parser("train", help="train a model from a config file")
-    t.add_argument("config")
-    t.add_argument("--set", nargs="*", metavar="KEY=VALUE", help="override config entries")
+    t = subparser("train", "train a model from a config file")
+    t.add_argument("config", help="a training config (YAML)")
+    t.add_argument("--set", nargs="*", metavar="KEY=VALUE", help="override config entries (default: none)")
 
-    e = sub.add_parser("eval", help="COCO keypoint AP of a pose model, or box AP of a detector")
-    e.add_argument("model", help="checkpoint or ONNX file")
+    e = subparser("eval", "COCO keypoint AP of a pose model, or box AP of a detector")
+    e.add_argument("model", help="checkpoint, ONNX file or shipped name")
     e.add_argument("--ann", required=True, help="COCO keypoint (or, for a detector, instances) annotations json")
     e.add_argument("--images", required=True, help="image folder")
     e.add_argument("--task", choices=["auto", "pose", "detector"], default="auto",
                    help="what the model is (auto: from its spec or outputs)")
-    e.add_argument("--det-results", help="COCO detection results json (default: ground-truth boxes)")
-    e.add_argument("--det", help="whole-pipeline AP: run this detector for the person boxes instead of "
-                   "using ground-truth boxes")
-    e.add_argument("--det-threshold", type=float, default=0.3,
-                   help="detector score threshold with --det (default 0.3, the pipeline's)")
-    e.add_argument("--flip-test", action="store_true")
-    e.add_argument("--json", help="write the metrics here")
+    e.add_argument("--det-results", metavar="JSON",
+                   help="COCO detection results json (default: ground-truth boxes)")
+    add_flags(e, "det", "det_threshold", det=dict(
+        help="whole-pipeline AP: this person detector's boxes instead of ground-truth boxes; a shipped "
+             "name or a file (default: ground-truth boxes)"))
+    e.add_argument("--flip-test", action="store_true", help="average with the horizontally flipped crop")
+    e.add_argument("--json", metavar="JSON", help="write the metrics here (default: print only)")
 
-    bn = sub.add_parser("bench", help="measure pipeline fps or model-only latency")
-    bn.add_argument("source", nargs="?", default=None, help="video for the pipeline benchmark")
-    bn.add_argument("--model-only", action="store_true")
-    bn.add_argument("--model", action="append", help="model(s) for --model-only")
-    bn.add_argument("--batch", type=int, nargs="*", default=[1, 8])
+    bn = subparser("bench", "measure pipeline fps or model-only latency")
+    bn.add_argument("source", nargs="?", default="sample",
+                    help="the pipeline benchmark's source: " + SOURCE_HELP)
+    bn.add_argument("--model-only", action="store_true", help="time the models alone, batch by batch")
+    bn.add_argument("--model", action="append", metavar="MODEL",
+                    help="--model-only: a model to time, repeatable (default: the shipped detector and pose model)")
+    bn.add_argument("--batch", type=int, nargs="*", default=[1, 8], metavar="N",
+                    help="--model-only: batch sizes to time")
     bn.add_argument("--device", default="cpu",
                     help="--model-only: cpu, cuda or cuda:N (torch device; ONNX Runtime's CUDA provider)")
     bn.add_argument("--precision", nargs="+", choices=["fp32", "fp16"], default=["fp32"],
@@ -332,24 +297,43 @@ def make_parser() -> argparse.ArgumentParser:
                     help="--model-only: torch on CUDA with and/or without CUDA graphs")
     bn.add_argument("--channels-last", action="store_true", help="--model-only: torch channels-last")
     bn.add_argument("--markdown", action="store_true", help="--model-only: print docs/benchmarks.md table rows")
-    bn.add_argument("--iters", type=int, default=50)
-    bn.add_argument("--max-frames", type=int, default=200)
-    bn.add_argument("--json", help="write results here")
-    _add_model_flags(bn)
+    bn.add_argument("--iters", type=int, default=50, metavar="N", help="--model-only: timed calls per batch size")
+    add_flags(bn, "max_frames", max_frames=dict(default=200, help="pipeline benchmark: frames to run"))
+    bn.add_argument("--json", metavar="JSON", help="write the results here (default: print only)")
+    add_pipeline_flags(bn)
 
     from poselive.labeling.cli import add_parser as add_label_parser
 
-    add_label_parser(sub)
+    lp = add_label_parser(sub)
+    if isinstance(lp, argparse.ArgumentParser):
+        lp.formatter_class = HelpFormatter
     return p
+
+
+# What to type instead, in the syntax of the command that was run.
+HINTS: dict[tuple[type, str], str] = {
+    (NoCameraError, "process"): "pass another camera or a file: poselive process 1, poselive process VIDEO "
+                                "(or: poselive process sample --json out/poses.jsonl)",
+    (NoCameraError, "bench"): "pass a file: poselive bench VIDEO (or just: poselive bench)",
+}
+
+
+def usage_hint(exc: BaseException, command: str) -> str:
+    """``; <the exact syntax to try>`` for errors whose fix depends on the command, else ''."""
+    for (kind, cmd), hint in HINTS.items():
+        if isinstance(exc, kind) and cmd == command:
+            return f"; {hint}"
+    return ""
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `poselive` console script."""
     args = make_parser().parse_args(argv)
+    logs.configure(logs.verbosity(args))
     try:
         return COMMANDS[args.command](args)
     except PoseliveError as exc:
-        print(f"poselive: error: {exc}", file=sys.stderr)
+        print(f"poselive: error: {exc}{usage_hint(exc, args.command)}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("poselive: interrupted", file=sys.stderr)

@@ -13,63 +13,73 @@ import argparse
 import os
 import sys
 
-from poselive.errors import PoseliveError
+from poselive.apps import logs
+from poselive.errors import NoCameraError, PoseliveError
+
+NO_CAMERA_HINT = ("; pass another camera or a file: python run_live.py --source 1, "
+                  "python run_live.py --source VIDEO (or --source sample)")
+
+
+def _error(exc: PoseliveError, extra: str = "") -> int:
+    """One error line (with the run_live syntax to try when there is no camera); exit 1."""
+    hint = NO_CAMERA_HINT if isinstance(exc, NoCameraError) else ""
+    print(f"poselive: error: {exc}{extra}{hint}", file=sys.stderr)
+    return 1
 
 
 def main(argv: list[str] | None = None) -> int:
     """Parse flags, build the pipeline(s) and show them live."""
-    from poselive.apps.cli import _add_model_flags, _add_rtsp_flags, _pipeline_options, _source_options
+    from poselive.apps.options import (LOG_FLAGS, SOURCE_HELP, add_flags, add_pipeline_flags, parser,
+                                       pipeline_options)
     from poselive.apps.pipeline import build_pipeline
+    from poselive.apps.summary import print_summary
 
-    p = argparse.ArgumentParser(prog="run_live.py", description="poselive live view")
-    p.add_argument("--source", action="append",
-                   help="camera index, video file or rtsp:// URL (default 0); repeat for several")
+    p = parser(prog="run_live.py", description="poselive live view: the desktop GUI, or --headless")
+    p.add_argument("--source", action="append", metavar="SOURCE",
+                   help=SOURCE_HELP + "; repeat for several (default: camera 0)")
     p.add_argument("--headless", action="store_true", help="no window; print statistics")
-    p.add_argument("--max-frames", type=int, default=None)
-    p.add_argument("--out", help="also record the annotated video here ({name} per source with several; "
-                   "the GUI writes the JSONL beside it)")
+    add_flags(p, "max_frames", *LOG_FLAGS)
+    add_flags(p, "out", out=dict(help="also record the annotated video here ({name} per source with several; "
+                                      "the GUI writes the JSONL beside it) (default: none)"))
     p.add_argument("--fast", action="store_true",
                    help="GUI: process files as fast as possible instead of at their own frame rate")
     p.add_argument("--loop", action="store_true", help="GUI: start a file over at its end")
-    _add_model_flags(p)
-    _add_rtsp_flags(p)
+    add_pipeline_flags(p)
     a = p.parse_args(argv)
+    logs.configure(logs.verbosity(a))
     sources = a.source or ["0"]
     headless = a.headless or not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
                                   or os.environ.get("QT_QPA_PLATFORM"))
     if headless:
-        print("poselive: no display or --headless; running headless (Ctrl-C to stop)", file=sys.stderr)
+        logs.say("poselive: no display or --headless; running headless (Ctrl-C to stop)")
     if not headless:
         try:
             return _run_gui(p, a, sources)
         except PoseliveError as exc:
-            print(f"poselive: error: {exc}", file=sys.stderr)
-            return 1
+            return _error(exc)
     try:
         if len(sources) == 1:
             a.source = sources[0]
-            opts = _pipeline_options(a, out=a.out, source_options=_source_options(a))
+            opts = pipeline_options(a, out=a.out)
             pipe = build_pipeline(opts)
             stats = pipe.graph.run(max_frames=a.max_frames)
-            print(stats.summary(), file=sys.stderr)
+            print_summary(stats, pipe)
             return 0
         return _run_many(a, sources)
     except PoseliveError as exc:
-        print(f"poselive: error: {exc}", file=sys.stderr)
-        return 1
+        return _error(exc)
 
 
 def _run_gui(p: argparse.ArgumentParser, a: argparse.Namespace, sources: list[str]) -> int:
     """The desktop window; flags given on the command line override the saved settings."""
-    from poselive.apps.cli import _source_options
+    from poselive.apps.options import source_options
     from poselive.errors import require
 
     try:
         require("PyQt6.QtWidgets", "gui", "the desktop GUI")
         require("pyqtgraph", "gui", "the GUI's live plots")
     except PoseliveError as exc:
-        print(f"poselive: error: {exc} (or run with --headless)", file=sys.stderr)
-        return 1
+        return _error(exc, " (or run with --headless)")
     from poselive.apps.gui import run_gui
 
     given = {k: v for k, v in vars(a).items() if v != p.get_default(k)}
@@ -86,7 +96,7 @@ def _run_gui(p: argparse.ArgumentParser, a: argparse.Namespace, sources: list[st
     if a.loop:
         overrides["loop"] = True
     rtsp = next((s for s in sources if str(s).startswith(("rtsp://", "rtsps://"))), None)
-    options = _source_options(argparse.Namespace(**{**vars(a), "source": rtsp})) if rtsp else {}
+    options = source_options(a, rtsp) if rtsp else {}
     if a.out:
         from poselive.apps.pipeline import output_for
 
@@ -98,6 +108,7 @@ def _run_many(a: argparse.Namespace, sources: list[str]) -> int:
     """Several sources, headless: one pipeline each (models shared)."""
     from poselive.apps.cli import build_many, run_many
     from poselive.apps.pipeline import output_for, source_names
+    from poselive.apps.summary import print_summary
 
     names = source_names(sources)
     output_for(a.out, "x", True, "--out")  # several sources need {name} in --out
@@ -105,8 +116,8 @@ def _run_many(a: argparse.Namespace, sources: list[str]) -> int:
     if not pipes:
         return 1
     outcomes = run_many(pipes, show=False, max_frames=a.max_frames)
-    for oc in outcomes:
-        print(f"[{oc.name}] {oc.stats.summary()}", file=sys.stderr)
+    for (_, pipe), oc in zip(pipes, outcomes):
+        print_summary(oc.stats, pipe, prefix=f"[{oc.name}] ")
         if oc.error is not None:
             failed.append(oc.name)
             print(f"poselive: error: [{oc.name}] {oc.error}", file=sys.stderr)

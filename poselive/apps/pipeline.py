@@ -7,54 +7,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from poselive import __version__
+from poselive import __version__, assets
+from poselive.apps.options import PipelineOptions
 from poselive.errors import ConfigError
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-ASSETS = REPO_ROOT / "assets"
-
-# Models that poselive ships; used when --det/--pose are not given.
-DEFAULT_DET = ("poselive-det-nano.onnx", "poselive-det-nano.pt")
-DEFAULT_POSE = ("poselive-pose-t-hm.onnx", "poselive-pose-t-hm.pt", "poselive-pose-t.onnx", "poselive-pose-t.pt")
-
-
-def _default_model(names: tuple[str, ...], flag: str) -> Path:
-    for n in names:
-        if (ASSETS / n).is_file():
-            return ASSETS / n
-    raise ConfigError(
-        f"no default model found in {ASSETS} (looked for {', '.join(names)}); "
-        f"pass a model file with {flag} PATH (for example the RTMDet-nano / MoveNet / "
-        "RTMPose ONNX files described in the README)"
-    )
-
-
-@dataclass
-class PipelineOptions:
-    """Everything needed to assemble a pipeline; mirrors the `poselive process` flags."""
-
-    source: str | int
-    det: str | None = None
-    pose: str | None = None
-    det_adapter: str | None = None
-    pose_adapter: str | None = None
-    backend: str = "auto"
-    threads: int | None = None
-    det_threshold: float = 0.3
-    kpt_threshold: float = 0.3
-    out: str | None = None
-    json: str | None = None
-    csv: str | None = None
-    track: bool = True
-    det_interval: int = 1
-    adaptive_interval: bool = False
-    smoothing: dict[str, float] | None = None
-    trails: int = 0
-    policy: str | None = None
-    render: bool = False
-    queue_size: int = 4
-    source_options: dict[str, Any] = field(default_factory=dict)
-    on_result: Callable | None = None
+# Kept importable from here: the apps used to find it in this module.
+__all__ = ["PipelineOptions", "Pipeline", "Models", "open_models", "build_pipeline", "source_names",
+           "output_for", "default_threads"]
 
 
 @dataclass
@@ -66,6 +25,8 @@ class Pipeline:
     header: dict
     keypoint_set: Any
     outputs: list[str]
+    # role -> (model file, backend that runs it), for the end-of-run summary
+    models: dict[str, tuple[str, str]] = field(default_factory=dict)
 
 
 def default_threads() -> int:
@@ -95,8 +56,8 @@ def open_models(opts: PipelineOptions, shared: bool = False) -> Models:
     """Open the detector and pose engines that ``opts`` names (the shipped ones by default).
 
     ``shared``: several pipelines will call them from their own threads."""
-    det_path = Path(opts.det) if opts.det else _default_model(DEFAULT_DET, "--det")
-    pose_path = Path(opts.pose) if opts.pose else _default_model(DEFAULT_POSE, "--pose")
+    det_path = assets.resolve_model(opts.det, "det")
+    pose_path = assets.resolve_model(opts.pose, "pose")
     det_engine = _open_engine(det_path, opts.backend, opts.threads)
     pose_engine = _open_engine(pose_path, opts.backend, opts.threads)
     if shared:
@@ -149,15 +110,13 @@ def build_pipeline(opts: PipelineOptions, models: Models | None = None, source: 
                                        scheduler=scheduler))
         graph_ref: dict[str, Any] = {}
 
-        def hud_stats() -> dict:
-            g = graph_ref.get("graph")
-            if g is None:
-                return {}
-            st = g.stats()
-            return {"fps": st.fps_recent, "latency_ms": st.latency_p50_ms, "drops": st.drops,
-                    "reconnects": (st.source_status or {}).get("reconnects")}
+        live = bool(source.is_live)
 
-        renderer = Renderer(kset, kpt_threshold=opts.kpt_threshold, stats_provider=hud_stats)
+        def stats_for_hud() -> dict:
+            g = graph_ref.get("graph")
+            return {} if g is None else hud_stats(g.stats(), live)
+
+        renderer = Renderer(kset, kpt_threshold=opts.kpt_threshold, stats_provider=stats_for_hud)
         if opts.render or opts.out:
             stages.append(renderer)
         header = {
@@ -192,7 +151,22 @@ def build_pipeline(opts: PipelineOptions, models: Models | None = None, source: 
     except BaseException:
         source.close()
         raise
-    return Pipeline(graph=graph, source=source, header=header, keypoint_set=kset, outputs=outputs)
+    used = {"detector": (str(det_path), getattr(models.det_engine, "backend", "?")),
+            "pose": (str(pose_path), getattr(models.pose_engine, "backend", "?"))}
+    return Pipeline(graph=graph, source=source, header=header, keypoint_set=kset, outputs=outputs,
+                    models=used)
+
+
+HUD_MIN_FRAMES = 5  # frames finished before the HUD shows an FPS: fewer measure nothing yet
+
+
+def hud_stats(st, live: bool) -> dict:
+    """What the HUD shows from a graph stats snapshot: FPS once it is measured (not 0.0 on
+    the first frames), the end-to-end latency (capture to output for a live source; for a
+    file, read to output, which includes waiting in the lossless queues), drops, reconnects."""
+    measured = st.frames_out >= HUD_MIN_FRAMES and st.fps_recent > 0
+    return {"fps": st.fps_recent if measured else None, "latency_ms": st.latency_p50_ms,
+            "live": live, "drops": st.drops, "reconnects": (st.source_status or {}).get("reconnects")}
 
 
 class _LoadReporter:

@@ -9,7 +9,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from poselive.errors import SourceError
+from poselive.errors import NoCameraError, SourceError
 from poselive.sources.base import Source
 from poselive.sources.latest import LatestFrameReader
 from poselive.types import FramePacket
@@ -48,10 +48,7 @@ class WebcamSource(Source):
         cap = cv2.VideoCapture(device, api_preference)
         if not cap.isOpened():
             cap.release()
-            raise SourceError(
-                f"{what}; connect a camera, close other programs using it, "
-                "or pick another index (e.g. --source 1)"
-            )
+            raise NoCameraError(f"{what} (connect one, or close other programs that use it)")
         # Ask for the mode before the first read: most drivers only switch modes then.
         if width:
             cap.set(cv2.CAP_PROP_FRAME_WIDTH, float(width))

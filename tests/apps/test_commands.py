@@ -20,8 +20,8 @@ def test_model_info_preset():
     assert r.returncode == 0, r.stderr
     info = json.loads(r.stdout)
     assert abs(info["params"] / 3.34e6 - 1) < 0.05
-    text = run_cli("model-info", "poselive-det-nano").stdout
-    assert "FLOPs" in text and "boxes" in text
+    text = run_cli("model-info", "poselive-pose-s").stdout
+    assert "FLOPs" in text and "simcc_x" in text
 
 
 def test_model_info_unknown_is_a_clear_error(tmp_path):

@@ -1,4 +1,4 @@
-"""The models poselive ships in assets/: they load, describe how they were made, run by
+"""The models poselive ships in poselive/assets/: they load, describe how they were made, run by
 default in `poselive process`, and keep the accuracy their model cards report."""
 
 from __future__ import annotations
@@ -12,10 +12,12 @@ import numpy as np
 import pytest
 
 from poselive.sinks import read_jsonl
+from poselive import assets
 
 REPO = Path(__file__).resolve().parents[2]
-ASSETS = REPO / "assets"
-SAMPLE = ASSETS / "sample.mp4"
+ASSETS = assets.asset_dir()  # the package data: .onnx and model cards
+CHECKPOINTS = REPO / "assets"  # the .pt checkpoints stay out of the package
+SAMPLE = assets.sample_path()
 POSE, DET = ASSETS / "poselive-pose-t-hm", ASSETS / "poselive-det-nano"
 
 # What docs/default-models.md and the model cards report on coco-mini/val2017 (measured with
@@ -29,7 +31,7 @@ DET_BOX_AP = 0.1122
 def test_shipped_model_files_and_cards(stem, task, size):
     from engines.onnxruntime import OrtEngine
 
-    onnx, pt, card = stem.with_suffix(".onnx"), stem.with_suffix(".pt"), stem.with_suffix(".md")
+    onnx, pt, card = stem.with_suffix(".onnx"), CHECKPOINTS / f"{stem.name}.pt", stem.with_suffix(".md")
     for p in (onnx, pt, card):
         assert p.is_file(), f"{p} is not shipped"
     assert onnx.stat().st_size < 20 * 2**20 and pt.stat().st_size < 20 * 2**20
@@ -50,7 +52,7 @@ def test_checkpoint_and_onnx_agree(stem):
     from poselive.models import load_model
     from poselive.models.export import onnx_parity
 
-    model, spec = load_model(stem.with_suffix(".pt"))
+    model, spec = load_model(CHECKPOINTS / f"{stem.name}.pt")
     assert spec["name"] == stem.name
     assert onnx_parity(model, stem.with_suffix(".onnx")) < 1e-3
 

@@ -12,9 +12,10 @@ import pytest
 from poselive.apps.pipeline import output_for, source_names
 from poselive.errors import ConfigError
 from poselive.sinks import read_jsonl
+from poselive import assets
 
 REPO = Path(__file__).resolve().parents[2]
-SAMPLE = REPO / "assets" / "sample.mp4"
+SAMPLE = assets.sample_path()
 
 
 def run_cli(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
@@ -39,7 +40,7 @@ def test_source_names_are_short_safe_and_unique():
 
 def test_two_videos_side_by_side(shared, tmp_path):
     vtest = shared / "data" / "videos" / "vtest.avi"
-    r = run_cli("process", str(SAMPLE), str(vtest), "--max-frames", "6", "--quiet",
+    r = run_cli("process", str(SAMPLE), str(vtest), "--max-frames", "6",
                 "--out", str(tmp_path / "{name}.mp4"), "--json", str(tmp_path / "{name}.jsonl"),
                 "--stats-json", str(tmp_path / "{name}.stats.json"))
     assert r.returncode == 0, r.stderr
@@ -79,8 +80,8 @@ def test_ctrl_c_with_several_sources_leaves_every_output_playable(shared, tmp_pa
 
     vtest = shared / "data" / "videos" / "vtest.avi"
     proc = subprocess.Popen([sys.executable, "-m", "poselive", "process", str(vtest), str(SAMPLE),
-                             "--out", str(tmp_path / "{name}.mp4"), "--json", str(tmp_path / "{name}.jsonl"),
-                             "--quiet"], cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                             "--out", str(tmp_path / "{name}.mp4"), "--json", str(tmp_path / "{name}.jsonl")],
+                            cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     js = tmp_path / "vtest.jsonl"
     deadline = time.time() + 120
     while time.time() < deadline and (not js.exists() or len(js.read_text().splitlines()) < 4):

@@ -14,9 +14,10 @@ import av
 import pytest
 
 from poselive.sinks import read_jsonl
+from poselive import assets
 
 REPO = Path(__file__).resolve().parents[2]
-SAMPLE = REPO / "assets" / "sample.mp4"
+SAMPLE = assets.sample_path()
 
 
 def run_cli(*args: str, timeout: float = 300, **kw) -> subprocess.CompletedProcess:
@@ -42,7 +43,7 @@ def test_vtest_200_frames(shared, models, tmp_path):
     video = shared / "data" / "videos" / "vtest.avi"
     out, js, csv = tmp_path / "a.mp4", tmp_path / "p.jsonl", tmp_path / "p.csv"
     r = run_cli("process", str(video), "--out", str(out), "--json", str(js), "--csv", str(csv),
-                "--max-frames", "200", "--quiet", *models)
+                "--max-frames", "200", *models)
     assert r.returncode == 0, r.stderr
     assert "200 frames" in r.stderr
     n, codec, pix = count_video_frames(out)

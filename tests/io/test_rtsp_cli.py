@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from poselive.sinks import read_jsonl
+from poselive import assets
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -37,7 +38,7 @@ def test_process_survives_a_server_restart(rtsp_server, tmp_path) -> None:
 
     js, out, stats = tmp_path / "r.jsonl", tmp_path / "r.mp4", tmp_path / "s.json"
     proc = subprocess.Popen([sys.executable, "-m", "poselive", "process", rtsp_server.url, "--json", str(js),
-                             "--out", str(out), "--stats-json", str(stats), "--max-frames", "40", "--quiet",
+                             "--out", str(out), "--stats-json", str(stats), "--max-frames", "40",
                              "--rtsp-timeout", "2", "--no-track"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO)
     try:
@@ -64,7 +65,7 @@ def test_process_survives_a_server_restart(rtsp_server, tmp_path) -> None:
 
 def test_an_rtsp_stream_and_a_file_side_by_side(rtsp_url: str, tmp_path) -> None:
     """Several sources in one process: a live stream (latest edges) beside a file (lossless)."""
-    sample = REPO / "assets" / "sample.mp4"
+    sample = assets.sample_path()
     r = subprocess.run([sys.executable, "-m", "poselive", "process", rtsp_url, str(sample),
                         "--json", str(tmp_path / "{name}.jsonl"), "--max-frames", "8", "--quiet"],
                        capture_output=True, text=True, timeout=120, cwd=REPO)
