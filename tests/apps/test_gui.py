@@ -119,6 +119,12 @@ def test_overlay_plots_pause_and_snapshot(qtbot, window):
     w.toggle_pause()
     _wait_frames(qtbot, w, 3)
 
+    # F: the video alone, full screen; F again: the panels are back.
+    qtbot.keyClick(w, QtCore.Qt.Key.Key_F)
+    qtbot.waitUntil(lambda: w.isFullScreen() and not w.dock.isVisible(), timeout=3_000)
+    qtbot.keyClick(w, QtCore.Qt.Key.Key_F)
+    qtbot.waitUntil(lambda: not w.isFullScreen() and w.dock.isVisible(), timeout=3_000)
+
     # Snapshot: a PNG of the frame on screen.
     png = w.snapshot()
     import cv2
@@ -178,11 +184,19 @@ def test_switch_source_and_model_while_running(qtbot, window, shared, tmp_path):
     assert w.selected.name == "vtest"
 
 
-def test_dead_rtsp_url_and_no_camera_are_errors_in_the_window(qtbot, window):
-    w = window()
+def test_dead_rtsp_url_no_camera_and_a_stage_error_are_errors_in_the_window(qtbot, window, tmp_path):
+    # A clip cut short: its source fails part-way, while the graph runs.
+    cut = tmp_path / "cut.mp4"
+    cut.write_bytes(SAMPLE.read_bytes()[: SAMPLE.stat().st_size // 2])
+    w = window([str(cut)], realtime=False)
+    qtbot.waitUntil(lambda: w.selected.health() == "error", timeout=30_000)
+    assert w.view.frames_shown > 0  # it ran before it failed
+    qtbot.waitUntil(lambda: "truncated" in w.health_label.text() and "truncated" in w.view.message,
+                    timeout=5_000)
     w.open_source("7")  # no camera 7 here
     qtbot.waitUntil(lambda: w.selected.health() == "error", timeout=30_000)
-    assert "camera" in w.health_label.text().lower() and "camera" in w.view.message.lower()
+    qtbot.waitUntil(lambda: "camera" in w.health_label.text().lower() and "camera" in w.view.message.lower(),
+                    timeout=5_000)
     w.open_source("rtsp://127.0.0.1:1/x")
     qtbot.waitUntil(lambda: w.selected.health() == "error", timeout=30_000)
     qtbot.waitUntil(lambda: "error" in w.health_label.text() and "127.0.0.1" in w.health_label.text(),

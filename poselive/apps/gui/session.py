@@ -134,7 +134,6 @@ class SourceSession(QtCore.QObject):
         self._pending = False
         self._second = Second()
         self._opener: threading.Thread | None = None
-        self._ended_seen = False
 
     # -- lifecycle -----------------------------------------------------------------------
     def start(self) -> None:
@@ -151,12 +150,13 @@ class SourceSession(QtCore.QObject):
                                det_interval=max(1, int(s.det_interval)),
                                smoothing=smoothing_options(s.smoothing), trails=TRAIL_LENGTH,
                                source_options=self.source_options, on_result=self._on_result)
+        source = None
+        started = False
         try:
             models = self._models.get(opts)  # a bad model file fails before a source is opened
             source = PlaybackSource(self.spec, self.source_options, realtime=s.realtime, loop=s.loop,
                                     start_at=self._start_at)
             if self._cancel:
-                source.close()
                 return
             # A file played in real time behaves like a live source: when the models are
             # slower than the clip, frames are dropped, not queued up behind them.
@@ -172,14 +172,14 @@ class SourceSession(QtCore.QObject):
             backend = getattr(eng, "backend", None) or getattr(getattr(eng, "engine", None), "backend", "?")
             threads = opts.threads or _default_threads()
             self.engine_info = f"{backend}, {threads} thread{'s' if threads != 1 else ''}/model"
+            if self.record_to:
+                self.recorder.start(self.record_to, source.fps, source.size)
             with self._lock:
                 if self._cancel:
-                    pipe.source.close()
                     return
-                self.source, self.pipeline = source, pipe
-                if self.record_to:
-                    self.recorder.start(self.record_to, source.fps, source.size)
                 pipe.graph.start(self.max_frames)
+                started = True
+                self.source, self.pipeline = source, pipe
             self.state = "live"
             log.info("[%s] started: %s", self.name, self.model_names)
         except PoseliveError as exc:
@@ -187,7 +187,15 @@ class SourceSession(QtCore.QObject):
         except Exception as exc:  # noqa: BLE001 - anything unexpected is shown, not raised
             log.exception("[%s] could not start", self.name)
             self._set_error(f"{type(exc).__name__}: {exc}")
-        self.changed.emit()
+        finally:
+            if not started:
+                if source is not None:
+                    source.close()
+                if self.recorder is not None:
+                    self.recorder.stop()
+                if self._cancel and self.error is None:
+                    self.state = "stopped"
+            self.changed.emit()
 
     def _set_error(self, message: str) -> None:
         self.error, self.state = message, "error"

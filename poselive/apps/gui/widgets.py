@@ -374,7 +374,7 @@ class Plots(QtWidgets.QWidget):
             p.showGrid(y=True, alpha=0.2)
             p.getAxis("left").setWidth(32)
             self.plots[key] = p
-        self.plots["stages"].addLegend(offset=(-2, 2), labelTextSize="7pt")
+        self.plots["stages"].addLegend(offset=(2, 2), labelTextSize="7pt", brush=(30, 30, 30, 200))
         self.curves: dict[str, object] = {}
         self.points = 0  # points plotted since the start (tests read it)
 

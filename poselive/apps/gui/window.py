@@ -121,6 +121,7 @@ class MainWindow(QtWidgets.QMainWindow):
         dock.setFeatures(QtWidgets.QDockWidget.DockWidgetFeature.DockWidgetMovable
                          | QtWidgets.QDockWidget.DockWidgetFeature.DockWidgetFloatable)
         self.addDockWidget(QtCore.Qt.DockWidgetArea.RightDockWidgetArea, dock)
+        self.dock = dock
 
         sb = self.statusBar()
         self.health_label = QtWidgets.QLabel()
@@ -499,14 +500,19 @@ class MainWindow(QtWidgets.QMainWindow):
         return path
 
     def toggle_fullscreen(self) -> None:
+        """Full screen shows the video alone; again (or Esc) brings the panels back."""
         if self.isFullScreen():
-            self.showNormal()
+            self._leave_fullscreen()
         else:
+            self.dock.hide()
+            self.plots.hide()
             self.showFullScreen()
 
     def _leave_fullscreen(self) -> None:
         if self.isFullScreen():
             self.showNormal()
+            self.dock.show()
+            self.plots.show()
 
     def _pick_file(self) -> None:
         path, _ = QtWidgets.QFileDialog.getOpenFileName(
