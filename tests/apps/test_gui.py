@@ -19,15 +19,11 @@ pytest.importorskip("pytestqt")
 
 from poselive.apps.gui.session import ModelCache, Settings  # noqa: E402
 from poselive.apps.gui.window import MainWindow  # noqa: E402
+from poselive.assets import asset_dir  # noqa: E402
 from poselive.sinks import read_jsonl  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[2]
-try:  # the shipped files as package data
-    from poselive.assets import asset_dir  # noqa: E402
-
-    ASSETS = asset_dir()
-except ImportError:
-    ASSETS = REPO / "assets"
+ASSETS = asset_dir()  # the shipped files (package data)
 SAMPLE = ASSETS / "sample.mp4"
 DEFAULT_MODELS = [ASSETS / "poselive-det-nano.onnx", ASSETS / "poselive-pose-t-hm.onnx"]
 

@@ -4,21 +4,16 @@ from __future__ import annotations
 
 import threading
 import time
-from pathlib import Path
 
 import pytest
 
 from poselive.apps.gui.playback import PlaybackSource, RecorderStage
+from poselive.assets import asset_dir
 from poselive.graph.testing import SyntheticSource
 from poselive.sinks import read_jsonl
 from poselive.stages.render import Renderer
 
-try:  # the shipped files as package data
-    from poselive.assets import asset_dir
-
-    SAMPLE = asset_dir() / "sample.mp4"
-except ImportError:
-    SAMPLE = Path(__file__).resolve().parents[2] / "assets" / "sample.mp4"
+SAMPLE = asset_dir() / "sample.mp4"
 
 
 def synthetic(n=10, fps=20.0, live=False):

@@ -186,5 +186,5 @@ def test_run_live_with_two_sources_headless_and_in_a_window(models, tmp_path):
     r = subprocess.run(args + ["--out", str(tmp_path / "{name}.mp4")], capture_output=True, text=True,
                        timeout=120, cwd=tmp_path, env=env)
     assert r.returncode == 0, r.stderr
-    assert "headless" not in r.stderr and "[sample_2] 4/4 frames" in r.stderr
+    assert "running headless" not in r.stderr and "[sample_2] 4/4 frames" in r.stderr, r.stderr
     assert (tmp_path / "sample.mp4").stat().st_size > 0 and (tmp_path / "sample_2.mp4").stat().st_size > 0

@@ -24,36 +24,30 @@ MAX_RECENT = 8
 
 
 def model_presets() -> list[tuple[str, str | None, str | None, bool]]:
-    """(label, detector, pose, installed) for the models poselive ships; None means the
-    default file."""
-    try:
-        from poselive import assets  # the shipped models by name (package data)
-    except ImportError:
-        return [("fast (shipped default)", None, None, True)]
+    """(label, detector, pose, installed) for the pose models poselive ships by alias
+    (``poselive.assets.ALIASES``); None means the default file."""
+    from poselive import assets
+
     presets: list[tuple[str, str | None, str | None, bool]] = []
-    for alias, name in getattr(assets, "ALIASES", {}).items():
+    for alias, name in assets.ALIASES.items():
         try:
             assets.model_path(alias)
             installed = True
-        except Exception:  # noqa: BLE001 - listed, but not selectable
+        except PoseliveError:  # listed, so users know of it, but not selectable
             installed = False
         label = f"{alias} ({name})" + ("" if installed else " — not installed")
-        presets.append((label, None, None if alias == "fast" else alias, installed))
-    return presets or [("fast (shipped default)", None, None, True)]
+        default = alias == assets.DEFAULTS.get("pose")
+        presets.append((label, None, None if default else alias, installed))
+    return presets
 
 
 def sample_clip() -> str | None:
-    """The sample clip poselive ships, if present."""
+    """The sample clip poselive ships, if installed."""
+    from poselive import assets
+
     try:
-        from poselive import assets
-
         return str(assets.sample_path())
-    except ImportError:
-        from poselive.apps.pipeline import ASSETS
-
-        p = ASSETS / "sample.mp4"
-        return str(p) if p.is_file() else None
-    except Exception:  # noqa: BLE001 - not installed: no entry
+    except PoseliveError:
         return None
 
 
@@ -244,12 +238,9 @@ class MainWindow(QtWidgets.QMainWindow):
         from poselive.apps.pipeline import source_names
 
         spec = spec.strip()
-        try:  # 'sample' names the shipped clip
-            from poselive.assets import resolve_source
+        from poselive.assets import resolve_source
 
-            spec = str(resolve_source(spec))
-        except ImportError:
-            pass
+        spec = str(resolve_source(spec))  # 'sample' names the shipped clip
         if name is None:
             taken = [s.name for s in self.sessions]
             name = source_names(taken + [spec])[-1]
