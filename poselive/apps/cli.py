@@ -1,4 +1,4 @@
-"""The `poselive` command line: process, model-info, build, train, eval, bench."""
+"""The `poselive` command line: process, model-info, build, import, train, eval, bench, label."""
 
 from __future__ import annotations
 
@@ -166,6 +166,21 @@ def cmd_build(a: argparse.Namespace) -> int:
     return 0
 
 
+@command("import")
+def cmd_import(a: argparse.Namespace) -> int:
+    """Convert an external pretrained model into a self-describing poselive checkpoint."""
+    from poselive.models.importers import import_file
+
+    out = import_file(a.source, a.out, name=a.name, license=a.license, half=a.half)
+    from poselive.models import read_checkpoint
+
+    spec = read_checkpoint(out)["spec"]
+    prov = spec.get("provenance", {})
+    print(f"wrote {out}: {spec.get('name')} ({prov.get('importer')} importer) from {prov.get('imported_from')} "
+          f"sha256 {prov.get('source_sha256', '')[:12]}..., license: {prov.get('license', 'unknown')}")
+    return 0
+
+
 @command("train")
 def cmd_train(a: argparse.Namespace) -> int:
     """Train a model from a config file."""
@@ -262,6 +277,14 @@ def make_parser() -> argparse.ArgumentParser:
                    help="engine cache folder (default: $POSELIVE_CACHE or ~/.cache/poselive/engines)")
     b.add_argument("--fold-preprocess", action="store_true",
                    help="take uint8 images; normalisation inside the graph")
+
+    im = subparser("import", "convert a pretrained external model (MoveNet, RTMDet ONNX) to a checkpoint")
+    im.add_argument("source", help="the external model file (ONNX)")
+    im.add_argument("--out", required=True, help="checkpoint to write (.pt)")
+    im.add_argument("--name", help="model name stored in the spec (default: the importer's, e.g. movenet-lightning)")
+    im.add_argument("--license", help="license text stored in the provenance (default: the importer's)")
+    im.add_argument("--half", action="store_true",
+                    help="store weights as float16 (loading casts back to float32; lossless for MoveNet)")
 
     t = subparser("train", "train a model from a config file")
     t.add_argument("config", help="a training config (YAML)")

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from poselive.codecs.heatmap import MSRAHeatmapCodec, UDPHeatmapCodec
+from poselive.codecs.movenet import MoveNetCodec
 from poselive.codecs.regression import RegressionLabelCodec
 from poselive.codecs.simcc import SimCCCodec
 from poselive.errors import ConfigError
@@ -20,6 +21,7 @@ CODECS: dict[str, type] = {
     "msra_heatmap": MSRAHeatmapCodec,
     "udp_heatmap": UDPHeatmapCodec,
     "regression": RegressionLabelCodec,
+    "movenet": MoveNetCodec,
     # short aliases (params() always reports the full name)
     "msra": MSRAHeatmapCodec,
     "udp": UDPHeatmapCodec,

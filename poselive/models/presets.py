@@ -64,6 +64,39 @@ def pose_spec(size: str = "t", keypoint_set: str = "coco17", input_size: Sequenc
     }
 
 
+# MoveNet SinglePose variants: (square input size, backbone width multiplier).
+MOVENET_VARIANTS = {"lightning": (192, 1.0), "thunder": (256, 1.75)}
+
+
+def movenet_spec(variant: str = "lightning", name: str | None = None,
+                 box_padding: float = 1.25) -> dict[str, Any]:
+    """A MoveNet SinglePose spec: MobileNetV2 (TF padding, folded BN) + FPN + CenterNet heads,
+    decoded by the ``movenet`` codec on a square crop."""
+    if variant not in MOVENET_VARIANTS:
+        raise ConfigError(f"unknown MoveNet variant '{variant}'; known: {', '.join(MOVENET_VARIANTS)}")
+    size, width = MOVENET_VARIANTS[variant]
+    return {
+        "task": "pose",
+        "name": name or f"movenet-{variant}",
+        "arch": {"type": "topdown",
+                 "backbone": {"type": "mobilenetv2", "widen_factor": width, "last_channels": 1280,
+                              "out_indices": [2, 5, 9, 17]},
+                 "neck": {"type": "movenet_fpn", "channels": [64, 32, 24, 24]},
+                 "head": {"type": "centernet", "num_keypoints": 17, "hidden": 96}},
+        "keypoint_set": "coco17",
+        "input_size": [size, size],
+        # MoveNet scales RGB 0..255 to [-1, 1].
+        "mean": [127.5, 127.5, 127.5], "std": [127.5, 127.5, 127.5],
+        "channel_order": "rgb",
+        "input_format": "float_nchw",
+        "codec": {"type": "movenet", "input_size": [size, size], "heatmap_size": [size // 4, size // 4],
+                  "center_bias": 1.8, "keypoint_bias": 1.8, "sigma": 1.5, "center_sigma": 2.0},
+        "box_padding": float(box_padding),
+        "outputs": ["center_heatmap", "keypoint_heatmaps", "keypoint_regression", "keypoint_offsets"],
+        "provenance": {},
+    }
+
+
 def detector_spec(input_size: Sequence[int] = (320, 320), name: str = "poselive-det-nano") -> dict[str, Any]:
     """A complete RTMDet-nano-sized one-class person detector spec."""
     w, h = int(input_size[0]), int(input_size[1])
@@ -99,6 +132,8 @@ PRESETS: dict[str, dict[str, Any]] = {
     "poselive-pose-m": pose_spec("m"),
     "poselive-pose-t-hm": pose_spec("t", head="heatmap"),
     "poselive-det-nano": detector_spec(),
+    "movenet-lightning": movenet_spec("lightning"),
+    "movenet-thunder": movenet_spec("thunder"),
 }
 
 
@@ -133,6 +168,8 @@ def normalize_spec(spec: dict[str, Any]) -> dict[str, Any]:
         if head.get("type") == "rtmcc":
             head["input_size"] = [w, h]
             head["in_featuremap_size"] = [w // 32, h // 32]
+        elif head.get("type") == "centernet" and codec.get("type") == "movenet":
+            codec["heatmap_size"] = [w // 4, h // 4]  # MoveNet's output stride
         elif head.get("type") == "heatmap" and codec.get("type") in ("msra_heatmap", "udp_heatmap"):
             up = 2 ** len(head.get("deconv_channels", (256, 256, 256)))
             codec["heatmap_size"] = [w // 32 * up, h // 32 * up]

@@ -9,21 +9,27 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from poselive.models.backbones.cspnext import cspnext
+from poselive.models.backbones.mobilenetv2 import MobileNetV2
+from poselive.models.heads.centernet import CenterNetHead
 from poselive.models.heads.heatmap import HeatmapHead
 from poselive.models.heads.rtmcc import RTMCCHead
 from poselive.models.heads.rtmdet import RTMDetSepBNHead
+from poselive.models.necks.movenet_fpn import MoveNetFPN
 from poselive.models.necks.pafpn import CSPNeXtPAFPN
 
 BACKBONES: dict[str, Callable[..., Any]] = {
     "cspnext": cspnext,
+    "mobilenetv2": MobileNetV2,
 }
 NECKS: dict[str, Callable[..., Any]] = {
     "cspnext_pafpn": CSPNeXtPAFPN,
+    "movenet_fpn": MoveNetFPN,
 }
 HEADS: dict[str, Callable[..., Any]] = {
     "rtmcc": RTMCCHead,
     "heatmap": HeatmapHead,
     "rtmdet_sepbn": RTMDetSepBNHead,
+    "centernet": CenterNetHead,
 }
 
 

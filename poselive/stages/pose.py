@@ -61,6 +61,8 @@ class PoseStage:
         kpts = np.asarray(kpts, np.float32)
         np.clip(kpts[..., 0], 0, packet.width - 1, out=kpts[..., 0])
         np.clip(kpts[..., 1], 0, packet.height - 1, out=kpts[..., 1])
-        packet.poses = Poses(kpts, scores.astype(np.float32),
+        # Scores are probabilities for every consumer; some models overshoot 1 slightly.
+        scores = np.clip(np.asarray(scores, np.float32), 0.0, 1.0)
+        packet.poses = Poses(kpts, scores,
                              np.asarray(boxes, np.float32).copy(), np.asarray(box_scores, np.float32).copy())
         return packet

@@ -15,6 +15,7 @@ from poselive.errors import ConfigError
 from poselive.stages.adapters.base import Preprocess, engine_spec
 from poselive.stages.adapters.end2end_detector import End2EndDetector
 from poselive.stages.adapters.heatmap_pose import HeatmapPose
+from poselive.stages.adapters.movenet_maps import MoveNetMapsPose
 from poselive.stages.adapters.movenet_pose import MoveNetPose
 from poselive.stages.adapters.raw_detector import RawDetector
 from poselive.stages.adapters.simcc_pose import SimCCPose
@@ -27,10 +28,11 @@ DETECTOR_ADAPTERS: dict[str, type] = {
 POSE_ADAPTERS: dict[str, type] = {
     "simcc": SimCCPose,
     "heatmap": HeatmapPose,
+    "movenet_maps": MoveNetMapsPose,
     "movenet": MoveNetPose,
 }
 
-__all__ = ["DETECTOR_ADAPTERS", "POSE_ADAPTERS", "End2EndDetector", "HeatmapPose", "MoveNetPose",
+__all__ = ["DETECTOR_ADAPTERS", "POSE_ADAPTERS", "End2EndDetector", "HeatmapPose", "MoveNetMapsPose", "MoveNetPose",
            "Preprocess", "RawDetector", "SimCCPose", "build_detector_adapter", "build_pose_adapter"]
 
 
