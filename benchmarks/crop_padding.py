@@ -27,21 +27,26 @@ def main(argv: list[str] | None = None) -> int:
                    help="only train2017: choosing on val2017 would overfit the reported numbers")
     p.add_argument("--json", help="write the table here")
     a = p.parse_args(argv)
-    import torch
+    import tempfile
 
+    from engines.onnxruntime import OrtEngine
     from poselive.models import load_model
+    from poselive.models.export import export_onnx
+    from poselive.stages.adapters import build_pose_adapter
     from trainer.evaluate import evaluate_estimator
-    from trainer.predict import TorchPosePredictor
 
-    torch.set_num_threads(int(os.environ.get("POSELIVE_THREADS", "2")))
+    tmp = Path(tempfile.mkdtemp(prefix="crop-padding-"))
     shared = Path(os.environ.get("POSELIVE_SHARED", ROOT.parent / "shared"))
     coco = shared / "data" / "coco-mini"
     ann = coco / "annotations" / f"person_keypoints_{a.split}.json"
     rows = []
     for path in a.models:
         model, spec = load_model(path)
+        # ONNX Runtime through the pipeline's own adapter: what users run, and fast on the CPU
+        engine = OrtEngine(export_onnx(model, tmp / (Path(path).stem + ".onnx"), spec=spec),
+                           threads=int(os.environ.get("POSELIVE_THREADS", "2")))
         for pad in a.paddings:
-            pred = TorchPosePredictor(model, {**spec, "box_padding": pad})
+            pred = build_pose_adapter(engine, padding=pad).estimate
             metrics, _ = evaluate_estimator(pred, ann, coco / a.split, spec.get("keypoint_set", "coco17"))
             rows.append({"model": Path(path).name, "padding": pad, "AP": round(metrics["AP"], 4),
                          "AP50": round(metrics["AP50"], 4)})

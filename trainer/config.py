@@ -40,6 +40,7 @@ DEFAULTS: dict[str, Any] = {
     "eval": {"flip_test": False, "score_threshold": 0.2},
     "log": {"progress": True, "tensorboard": True},
     "resume": None,  # PATH or "auto" (work_dir/last.pth if present)
+    "freeze": [],  # parameter-name prefixes not to train, e.g. ["backbone", "head.center"]
 }
 
 

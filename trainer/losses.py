@@ -1,4 +1,4 @@
-"""Pose losses: SimCC KL divergence (RTMPose) and weighted heatmap MSE.
+"""Pose losses: SimCC KL divergence (RTMPose), weighted heatmap MSE, MoveNet's four maps.
 
 Both are means over the batch, so a global batch split over several processes (DDP
 averages gradients) gives the same gradient as one process with the whole batch.
@@ -59,9 +59,53 @@ class HeatmapMSELoss(torch.nn.Module):
         return err.mean() * self.loss_weight
 
 
+class MoveNetLoss(torch.nn.Module):
+    """MoveNet's four maps: squared error on the centre and keypoint heatmaps (soft or
+    Gaussian targets), L1 on regression and offsets where a mask says they are defined.
+
+    Masks come with the targets (``regression_mask`` [B,1,h,w], ``offset_mask`` [B,K,h,w],
+    as distillation sets give them) or, for targets from the movenet codec, are the peak
+    cells (value 1) of the centre and keypoint heatmaps, as CenterNet trains them.
+    """
+
+    def __init__(self, heatmap_weight: float = 1.0, center_weight: float = 1.0,
+                 offset_weight: float = 1.0, regression_weight: float = 1.0) -> None:
+        super().__init__()
+        self.w = (float(heatmap_weight), float(center_weight), float(offset_weight), float(regression_weight))
+
+    @staticmethod
+    def _masked_l1(pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        # mask [B,M,h,w] for M (dy, dx) pairs in [B,2M,h,w]
+        m = mask.repeat_interleave(2, dim=1) if mask.shape[1] * 2 == pred.shape[1] else mask
+        return ((pred.float() - target.float()).abs() * m).sum() / m.sum().clamp(min=1.0)
+
+    def forward(self, outputs: dict[str, torch.Tensor], targets: dict[str, torch.Tensor],
+                weights: torch.Tensor) -> torch.Tensor:
+        """Loss for the four ``movenet`` outputs; weights [B,K] per keypoint."""
+        w_hm, w_c, w_off, w_reg = self.w
+        heat_t = targets["keypoint_heatmaps"].float()
+        heat = ((outputs["keypoint_heatmaps"].float() - heat_t) ** 2).flatten(2).sum(-1)  # [B,K]
+        loss = w_hm * (heat * weights.float()).mean()
+        center_t = targets["center_heatmap"].float()
+        loss = loss + w_c * ((outputs["center_heatmap"].float() - center_t) ** 2).flatten(1).sum(-1).mean()
+        off_mask = targets.get("offset_mask")
+        if off_mask is None:
+            off_mask = (heat_t >= 1.0).float() * weights.float()[..., None, None]
+        reg_mask = targets.get("regression_mask")
+        if reg_mask is None:
+            reg_mask = (center_t >= 1.0).float()
+        if w_off:
+            loss = loss + w_off * self._masked_l1(outputs["keypoint_offsets"], targets["keypoint_offsets"], off_mask)
+        if w_reg:
+            loss = loss + w_reg * self._masked_l1(outputs["keypoint_regression"], targets["keypoint_regression"],
+                                                  reg_mask)
+        return loss
+
+
 LOSSES: dict[str, type] = {
     "simcc_kl": SimCCKLLoss,
     "heatmap_mse": HeatmapMSELoss,
+    "movenet": MoveNetLoss,
 }
 
 
@@ -70,7 +114,8 @@ def build_loss(cfg: dict[str, Any] | None, spec: dict[str, Any]) -> torch.nn.Mod
     cfg = dict(cfg or {})
     name = cfg.pop("type", None)
     if name is None:
-        name = "simcc_kl" if spec.get("codec", {}).get("type") == "simcc" else "heatmap_mse"
+        codec = spec.get("codec", {}).get("type")
+        name = {"simcc": "simcc_kl", "movenet": "movenet"}.get(codec, "heatmap_mse")
     if name not in LOSSES:
         raise ConfigError(f"unknown loss '{name}'; known: {', '.join(LOSSES)}")
     return LOSSES[name](**cfg)

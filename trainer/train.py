@@ -145,6 +145,36 @@ def build_box_dataset(dcfg: dict | list):
     raise ConfigError(f"unknown box data format '{fmt}'; use coco or yolo")
 
 
+def _packed(sample: dict, rng: Any) -> dict:
+    """The pipeline of a training set whose samples come ready (inputs, targets, weights)."""
+    return sample
+
+
+def freeze_parameters(model: "torch.nn.Module", prefixes: list[str]) -> int:
+    """Stop training the parameters whose names start with one of ``prefixes``; returns how many."""
+    n = 0
+    names = [name for name, _ in model.named_parameters()]
+    for prefix in prefixes:
+        if not any(name.startswith(prefix) for name in names):
+            raise ConfigError(f"freeze: no parameter of the model starts with '{prefix}'")
+    for name, p in model.named_parameters():
+        if any(name.startswith(prefix) for prefix in prefixes):
+            p.requires_grad_(False)
+            n += p.numel()
+    return n
+
+
+class _HeadForward(torch.nn.Module):
+    """Calls only the model's head, on precomputed (frozen backbone + neck) features."""
+
+    def __init__(self, model: "torch.nn.Module") -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, x):
+        return self.model.head((x,))
+
+
 class _TrainForward(torch.nn.Module):
     """Calls ``forward_train`` as this module's forward (for DDP)."""
 
@@ -187,7 +217,13 @@ class Trainer:
 
         data = cfg["data"]
         collate = None
-        if self.task == "pose":
+        if self.task == "pose" and (data.get("train") or {}).get("format") == "movenet_distill":
+            from trainer.distill import MoveNetDistillSet
+
+            tcfg = {k: v for k, v in data["train"].items() if k not in ("format", "path")}
+            train_raw = MoveNetDistillSet(data["train"]["path"], self.spec, **tcfg)
+            pipeline = _packed  # targets were computed once; augmentation would misalign them
+        elif self.task == "pose":
             train_raw = build_pose_dataset(data["train"], self.kset.name, "train")
             if len(train_raw) == 0:
                 raise ConfigError("the training set has no person with labelled keypoints")
@@ -215,6 +251,7 @@ class Trainer:
         self.total_iters = self.epochs * self.iters_per_epoch
 
         model = model.to(self.device)
+        self.frozen = freeze_parameters(model, cfg.get("freeze") or [])
         if self.dist.enabled and cfg.get("sync_bn", True):
             # BatchNorm statistics differ per process; SyncBN computes them over the global batch.
             model = torch.nn.SyncBatchNorm.convert_sync_batchnorm(model)
@@ -222,6 +259,12 @@ class Trainer:
         # Detectors train through forward_train (raw outputs for the loss); wrapping that call
         # in a module lets DDP see it as the forward pass and synchronise gradients.
         net = _TrainForward(model) if hasattr(model, "forward_train") else model
+        if getattr(train_raw, "feeds", "images") == "features":
+            bad = [n for n, p in model.named_parameters() if p.requires_grad and not n.startswith("head.")]
+            if bad:
+                raise ConfigError("training on precomputed features needs the backbone and neck frozen "
+                                  f"(freeze: [backbone, neck]); trainable: {bad[:3]}")
+            net = _HeadForward(model)
         self.ddp = (torch.nn.parallel.DistributedDataParallel(net, device_ids=[self.device.index] if self.device.type == "cuda" else None)
                     if self.dist.enabled else net)
         self.optimizer = build_optimizer(model, cfg["optim"])

@@ -85,6 +85,8 @@ def export_onnx(checkpoint_or_model: Any, out_path: str | Path, spec: dict | Non
         # gives plain, TensorRT-friendly graphs for these models.
         warnings.simplefilter("ignore", DeprecationWarning)
         warnings.simplefilter("ignore", FutureWarning)
+        # TF-style asymmetric padding exports a reversed-pads Slice that cannot be folded; harmless.
+        warnings.filterwarnings("ignore", message="Constant folding - Only steps=1")
         torch.onnx.export(model, (dummy,), str(out_path), input_names=["input"], output_names=out_names,
                           opset_version=opset, dynamic_axes=dynamic_axes, do_constant_folding=True,
                           dynamo=False)
@@ -95,6 +97,42 @@ def export_onnx(checkpoint_or_model: Any, out_path: str | Path, spec: dict | Non
     onnx.checker.check_model(proto)
     onnx.save(proto, str(out_path))
     return out_path
+
+
+def store_float16(path: str | Path, min_size: int = 16) -> dict[str, int]:
+    """Store the float32 weights of an ONNX file as float16, each behind a Cast to float32.
+
+    The graph computes in float32 exactly as before (ONNX Runtime folds the casts when it
+    loads the model); only the file halves. Lossless for weights that are float16 values
+    already (MoveNet's); otherwise it rounds them, so measure accuracy after using it.
+    Returns the sizes in bytes before and after.
+    """
+    onnx = require("onnx", "torch", "ONNX float16 storage")
+    from onnx import helper, numpy_helper
+
+    path = Path(path)
+    before = path.stat().st_size
+    proto = onnx.load(str(path))
+    graph = proto.graph
+    casts = []
+    kept = []
+    for init in graph.initializer:
+        arr = numpy_helper.to_array(init)
+        if init.data_type != onnx.TensorProto.FLOAT or arr.size < min_size:
+            kept.append(init)
+            continue
+        half_name = init.name + "__fp16"
+        kept.append(numpy_helper.from_array(arr.astype(np.float16), half_name))
+        casts.append(helper.make_node("Cast", [half_name], [init.name], to=onnx.TensorProto.FLOAT,
+                                      name=init.name + "__cast"))
+    del graph.initializer[:]
+    graph.initializer.extend(kept)
+    nodes = casts + list(graph.node)
+    del graph.node[:]
+    graph.node.extend(nodes)
+    onnx.checker.check_model(proto)
+    onnx.save(proto, str(path))
+    return {"before": before, "after": path.stat().st_size}
 
 
 def read_onnx_spec(path: str | Path) -> dict:

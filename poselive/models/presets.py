@@ -69,9 +69,14 @@ MOVENET_VARIANTS = {"lightning": (192, 1.0), "thunder": (256, 1.75)}
 
 
 def movenet_spec(variant: str = "lightning", name: str | None = None,
-                 box_padding: float = 1.25) -> dict[str, Any]:
+                 box_padding: float = 1.0) -> dict[str, Any]:
     """A MoveNet SinglePose spec: MobileNetV2 (TF padding, folded BN) + FPN + CenterNet heads,
-    decoded by the ``movenet`` codec on a square crop."""
+    decoded by the ``movenet`` codec on a square crop.
+
+    ``box_padding`` 1.0 (a square around the box's longer side) was chosen on
+    coco-mini/train2017 with ground-truth boxes (benchmarks/crop_padding.py): it beats the
+    1.25 enlargement usually fed to MoveNet for both variants; see docs/default-models.md.
+    """
     if variant not in MOVENET_VARIANTS:
         raise ConfigError(f"unknown MoveNet variant '{variant}'; known: {', '.join(MOVENET_VARIANTS)}")
     size, width = MOVENET_VARIANTS[variant]

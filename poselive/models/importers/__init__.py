@@ -85,8 +85,11 @@ def write_checkpoint(ckpt: dict, out: str | Path, half: bool = False) -> Path:
     from poselive.models.checkpoint import save_checkpoint
 
     model = build_model(ckpt["spec"])
-    result = model.load_state_dict(ckpt["state_dict"], strict=True)
-    del result
+    try:
+        model.load_state_dict(ckpt["state_dict"], strict=True)
+    except RuntimeError as exc:
+        first = str(exc).strip().splitlines()[0]
+        raise ModelError(f"the imported weights do not fit the architecture in the spec: {first}") from exc
     if half:
         model = model.half()
     return save_checkpoint(out, model, ckpt["spec"])
