@@ -59,6 +59,10 @@ def test_forward_shapes(name):
     elif spec["outputs"] == ["simcc_x", "simcc_y"]:
         x, y = out
         assert x.shape == (2, 17, w * 2) and y.shape == (2, 17, h * 2)
+    elif spec["codec"]["type"] == "movenet":  # centre, heatmaps, regression, offsets at stride 4
+        shapes = [tuple(o.shape) for o in out]
+        assert shapes == [(2, c, h // 4, w // 4) for c in (1, 17, 34, 34)]
+        assert float(out[1].min()) >= 0 and float(out[1].max()) <= 1
     else:
         assert out.shape == (2, 17, *spec["codec"]["heatmap_size"][::-1])
     assert count_params(model) > 0

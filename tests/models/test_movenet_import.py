@@ -126,16 +126,29 @@ def test_import_cli_writes_self_describing_checkpoint(teachers, tmp_path):
         assert torch.equal(v, ref[k]), k
 
 
+def _identity_onnx(path):
+    """A valid ONNX model that no importer knows."""
+    import onnx
+    from onnx import TensorProto, helper
+
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3])
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 3])
+    graph = helper.make_graph([helper.make_node("Identity", ["x"], ["y"])], "g", [x], [y])
+    onnx.save(helper.make_model(graph), str(path))
+    return path
+
+
 def test_unknown_and_mismatched_sources_fail_with_one_line(teachers, tmp_path):
+    other = _identity_onnx(tmp_path / "other.onnx")
     with pytest.raises(ModelError, match="not a model poselive can import"):
-        find_importer(load_onnx(teachers / "rtmdet-nano-person.onnx"), teachers / "rtmdet-nano-person.onnx")
+        find_importer(load_onnx(other), other)
     junk = tmp_path / "junk.onnx"
     junk.write_bytes(b"not an onnx file at all")
     with pytest.raises(ModelError, match="not an ONNX model"):
         import_file(junk, tmp_path / "x.pt")
-    with pytest.raises(ModelError, match="not a MoveNet"):
+    with pytest.raises(ModelError, match="not a MoveNet"):  # a detector given to the MoveNet importer
         import_file(teachers / "rtmdet-nano-person.onnx", tmp_path / "x.pt", importer="movenet")
-    for src in (junk, teachers / "rtmdet-nano-person.onnx", tmp_path / "missing.onnx"):
+    for src in (junk, other, tmp_path / "missing.onnx"):
         proc = subprocess.run([sys.executable, "-m", "poselive", "import", str(src), "--out", str(tmp_path / "y.pt")],
                               capture_output=True, text=True, cwd=REPO)
         assert proc.returncode == 1
