@@ -115,7 +115,7 @@ def interval_rows(shared: Path, intervals: list[int], frames: int, out_dir: Path
 
     from engines.onnxruntime import OrtEngine
     from poselive.stages import DetectorStage, PoseStage
-    from poselive.stages.tracker import IntervalDetectorStage, TrackerStage
+    from poselive.stages.tracker import IntervalDetectorStage, IntervalPoseStage, TrackerStage
     from poselive.tracking import DetectionScheduler, compare_runs
     from poselive.types import FramePacket
 
@@ -126,7 +126,7 @@ def interval_rows(shared: Path, intervals: list[int], frames: int, out_dir: Path
     rows, paths = [], {}
     for n in intervals:
         sched = DetectionScheduler(interval=n)
-        stages = [IntervalDetectorStage(det, sched), pose, TrackerStage("coco17", scheduler=sched)]
+        stages = [IntervalDetectorStage(det, sched), IntervalPoseStage(pose, sched), TrackerStage("coco17")]
         cap = cv2.VideoCapture(str(video))
         fps = cap.get(cv2.CAP_PROP_FPS) or 10.0
         path = out_dir / f"vtest_interval{n}.jsonl"

@@ -255,7 +255,7 @@ def make_parser() -> argparse.ArgumentParser:
     pp.add_argument("source", nargs="+",
                     help=SOURCE_HELP + "; several run side by side (one graph each, models shared) and "
                     "need {name} in output paths")
-    add_flags(pp, "out", "json", "csv", "stats_json", "max_frames", title="outputs")
+    add_flags(pp, "out", "json", "csv", "stats_json", "max_frames", "realtime", title="outputs")
     pp.add_argument("--show", action="store_true", help="show the annotated frames in a window")
     add_pipeline_flags(pp)
 

@@ -93,6 +93,11 @@ FLAGS: dict[str, tuple[tuple[str, ...], dict[str, Any]]] = {
         help="reconnection tries when a stream drops (backoff 0.5 s doubling to 8 s); 0: stop at the first "
              "drop; -1: keep trying until stopped")),
     # runs and outputs
+    "realtime": (("--realtime",), dict(
+        action="store_true",
+        help="deliver a file at its own frame rate as a live source: newest-frame queues of 2, frames the "
+             "pipeline cannot keep up with are dropped, and latency is counted from each frame's due time "
+             "(live latency without a camera)")),
     "max_frames": (("--max-frames",), dict(
         type=int, default=None, metavar="N", help="stop after N frames (default: the whole source)")),
     "out": (("--out",), dict(metavar="MP4", help="write the annotated video (H.264 MP4) here (default: none)")),
@@ -164,6 +169,7 @@ class PipelineOptions:
     policy: str | None = None
     render: bool = False
     queue_size: int = 4
+    realtime: bool = False
     source_options: dict[str, Any] = field(default_factory=dict)
     on_result: Callable | None = None
 
@@ -190,6 +196,10 @@ def pipeline_options(a: argparse.Namespace, **extra: Any) -> PipelineOptions:
         if a.smooth_beta is not None:
             smoothing["beta"] = a.smooth_beta
     extra.setdefault("source_options", source_options(a))
+    if getattr(a, "realtime", False):
+        # A paced file is a live source: keep the newest frames, in short queues.
+        extra.setdefault("realtime", True)
+        extra.setdefault("queue_size", 2)
     return PipelineOptions(
         source=parse_source(a.source), det=a.det, pose=a.pose, det_adapter=a.det_adapter,
         pose_adapter=a.pose_adapter, backend=a.backend, threads=a.threads,

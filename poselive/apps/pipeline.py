@@ -90,27 +90,36 @@ def build_pipeline(opts: PipelineOptions, models: Models | None = None, source: 
     kset = pose.keypoint_set if getattr(pose, "keypoint_set", None) is not None else get_keypoint_set("coco17")
 
     if source is None:
-        source = open_source(opts.source, **opts.source_options)
+        if opts.realtime:
+            from poselive.sources.playback import PlaybackSource
+
+            # A file at its own frame rate (a live source passes through unchanged).
+            source = PlaybackSource(opts.source, opts.source_options, realtime=True)
+        else:
+            source = open_source(opts.source, **opts.source_options)
     stages: list = []
     try:
         if opts.det_interval > 1 or opts.adaptive_interval:
-            from poselive.stages.tracker import IntervalDetectorStage
+            from poselive.stages.tracker import IntervalDetectorStage, IntervalPoseStage
             from poselive.tracking import DetectionScheduler
 
-            scheduler = DetectionScheduler(interval=opts.det_interval, adaptive=opts.adaptive_interval)
+            # The detector picks its frames by index; the pose stage carries each person's
+            # ROI from its previous frame on the others (deterministic on files).
+            scheduler = DetectionScheduler(interval=opts.det_interval, adaptive=opts.adaptive_interval,
+                                           keypoint_set=kset.name)
             stages.append(IntervalDetectorStage(detector, scheduler))
+            stages.append(IntervalPoseStage(pose, scheduler))
         else:
             scheduler = None
             stages.append(detector)
-        stages.append(pose)
-        if opts.track or scheduler is not None:
+            stages.append(pose)
+        if opts.track:
             from poselive.stages.tracker import TrackerStage
 
-            stages.append(TrackerStage(kset.name, smoothing=opts.smoothing, trails=opts.trails,
-                                       scheduler=scheduler))
+            stages.append(TrackerStage(kset.name, smoothing=opts.smoothing, trails=opts.trails))
         graph_ref: dict[str, Any] = {}
 
-        live = bool(source.is_live)
+        live = bool(source.is_live or opts.realtime)
 
         def stats_for_hud() -> dict:
             g = graph_ref.get("graph")
@@ -123,6 +132,7 @@ def build_pipeline(opts: PipelineOptions, models: Models | None = None, source: 
             "poselive_version": __version__,
             "source": str(opts.source),
             "fps": source.fps,
+            "realtime": bool(opts.realtime),
             "frame_size": list(source.size) if source.size else None,
             "keypoint_set": kset.name,
             "keypoint_names": list(kset.names),
@@ -143,9 +153,10 @@ def build_pipeline(opts: PipelineOptions, models: Models | None = None, source: 
             outputs.append(opts.csv)
         stages.extend(extra_stages)
         on_result = opts.on_result
-        if scheduler is not None and opts.adaptive_interval and source.is_live:
+        if scheduler is not None and opts.adaptive_interval and live:
             on_result = _LoadReporter(scheduler, graph_ref, source.fps, opts.on_result)
-        graph = Graph(source, stages, policy=opts.policy, queue_size=opts.queue_size,
+        policy = opts.policy or ("latest" if opts.realtime else None)
+        graph = Graph(source, stages, policy=policy, queue_size=opts.queue_size,
                       on_result=on_result)
         graph_ref["graph"] = graph
     except BaseException:

@@ -1,14 +1,16 @@
 """Tracking stages: track IDs and smoothing (``TrackerStage``), detection every N frames
 (``IntervalDetectorStage``).
 
-The two talk through a shared ``DetectionScheduler``: the tracker stage feeds it each
-frame's poses, the interval detector reads propagated person boxes from it on frames
-where the detector does not run. They run in different graph threads; the scheduler is
-thread-safe and tolerates the tracker being a frame or two behind (see its docstring).
+Detection every N frames is two stages sharing one ``DetectionScheduler``: the interval
+detector picks the detector frames by index; the interval pose stage carries each
+person's ROI from the previous frame's pose on the other frames (see the scheduler's
+docstring). The detector never waits for poses, and on a file the output is the same
+run after run.
 
     scheduler = DetectionScheduler(interval=5)
     detector = IntervalDetectorStage(DetectorStage(det_engine), scheduler)
-    tracker = TrackerStage("coco17", smoothing={}, trails=30, scheduler=scheduler)
+    pose = IntervalPoseStage(PoseStage(pose_engine), scheduler)
+    tracker = TrackerStage("coco17", smoothing={}, trails=30)
 """
 
 from __future__ import annotations
@@ -27,48 +29,86 @@ from poselive.types import Detections, FramePacket, Poses
 
 
 class IntervalDetectorStage:
-    """Runs the wrapped detector on scheduled frames, fills detections from ROIs otherwise.
+    """Runs the wrapped detector on the frames the scheduler picks by index; passes the
+    others on with ``detections = None`` for ``IntervalPoseStage`` to fill from poses.
 
-    Sets ``packet.meta["detected"]`` to whether the detector ran. On detector frames with
-    N > 1 the propagated ROIs that no fresh detection overlaps are added (``merge_rois``),
-    so a person missed once by the detector keeps their pose. ``wait_timeout`` bounds how long a
-    frame waits for the pose feedback it needs before falling back to the detector.
+    Sets ``packet.meta["detected"]``. It never waits for the pose stage: which frames are
+    detector frames depends on their index alone.
     """
 
-    def __init__(self, detector_stage: Any, scheduler: DetectionScheduler, merge_rois: bool = True,
-                 wait_timeout: float = 0.5) -> None:
+    def __init__(self, detector_stage: Any, scheduler: DetectionScheduler) -> None:
         self.detector = detector_stage
         self.scheduler = scheduler
-        self.merge_rois = merge_rois
-        self.wait_timeout = wait_timeout
         self.name = getattr(detector_stage, "name", "detector")
 
     def __call__(self, packet: FramePacket) -> FramePacket:
-        """Detect persons, or take them from the tracked poses of the previous frames."""
-        i = packet.index
-        if not self.scheduler.should_detect(i):
-            if self.scheduler.wait_for_poses(i, self.wait_timeout):
-                boxes, scores = self.scheduler.rois_for_next_frame(i, packet.pts)
-                if len(boxes):
-                    packet.detections = Detections(boxes, scores, np.zeros(len(boxes), np.int64))
-                    packet.meta["detected"] = False
-                    return packet
-            self.scheduler.force_detect(i)
-        packet = self.detector(packet)
-        packet.meta["detected"] = True
-        # With N = 1 the detector alone decides (a plain detection run); above, tracked
-        # people it misses once are kept from their propagated boxes.
-        if self.merge_rois and packet.detections is not None and self.scheduler.interval > 1:
-            d = packet.detections
-            boxes, scores = self.scheduler.merge(d.boxes, d.scores, i, packet.pts)
-            if len(boxes) > len(d):
-                labels = np.concatenate([d.labels, np.zeros(len(boxes) - len(d), np.int64)])
-                packet.detections = Detections(boxes, scores, labels)
+        """Detect persons on a scheduled frame; mark the others for carried ROIs."""
+        if self.scheduler.should_detect(packet.index):
+            packet = self.detector(packet)
+            packet.meta["detected"] = True
+        else:
+            packet.detections = None
+            packet.meta["detected"] = False
         return packet
 
     def close(self) -> None:
         """Close the wrapped detector stage if it has a close()."""
         close = getattr(self.detector, "close", None)
+        if close is not None:
+            close()
+
+
+class IntervalPoseStage:
+    """The pose stage for detection every N frames: on a frame without detection it
+    estimates the persons from the ROIs carried over from its own previous frame
+    (``DetectionScheduler.carry``), then reports every frame's poses back
+    (``observe``), which decides which ROIs live on.
+
+    Everything happens in this stage's thread, in frame order, so the result does not
+    depend on how far ahead the detector runs. Carried persons keep their detector score
+    (``box_scores``); ``packet.detections`` is set to the ROIs used, so every later stage
+    sees the boxes the poses came from.
+    """
+
+    def __init__(self, pose_stage: Any, scheduler: DetectionScheduler) -> None:
+        self.pose = pose_stage
+        self.scheduler = scheduler
+        self.name = getattr(pose_stage, "name", "pose")
+        self.keypoint_set = getattr(pose_stage, "keypoint_set", None)
+
+    def __call__(self, packet: FramePacket) -> FramePacket:
+        """Estimate the packet's persons from detections and/or carried ROIs."""
+        detected = packet.detections is not None
+        if detected:
+            d = packet.detections
+            boxes, scores, parents = self.scheduler.merge(d.boxes, d.scores, packet.index, packet.pts)
+            if len(boxes) > len(d):
+                labels = np.concatenate([d.labels, np.zeros(len(boxes) - len(d), np.int64)])
+                packet.detections = Detections(boxes, scores, labels)
+        else:
+            boxes, scores = self.scheduler.carry(packet.index, packet.pts)
+            parents = np.arange(len(boxes))
+            packet.detections = Detections(boxes, scores, np.zeros(len(boxes), np.int64))
+            packet.meta["detected"] = False
+        packet = self.pose(packet)
+        poses = packet.poses
+        if poses is None:
+            return packet
+        keep = self.scheduler.observe(packet.index, packet.pts, poses.keypoints, poses.scores,
+                                      poses.box_scores, parents=parents, detected=detected)
+        # A carried ROI whose pose lost confidence or landed on another person is gone:
+        # drop its pose here too, so no frame shows a person twice or a ghost. Persons
+        # the detector found this frame are all shown, as without the interval.
+        show = np.union1d(np.flatnonzero(parents < 0), keep).astype(np.int64)
+        if len(show) < len(poses):
+            packet.poses = Poses(poses.keypoints[show], poses.scores[show], poses.boxes[show],
+                                 poses.box_scores[show])
+            packet.detections = packet.detections.select(show)
+        return packet
+
+    def close(self) -> None:
+        """Close the wrapped pose stage if it has a close()."""
+        close = getattr(self.pose, "close", None)
         if close is not None:
             close()
 
@@ -80,8 +120,7 @@ class TrackerStage:
     ``KeypointSmoother`` arguments (``{}`` for the defaults: min_cutoff, beta, d_cutoff,
     score_threshold); ``trails`` > 0 keeps that many recent centres per ID and puts those
     of the IDs in the frame in ``packet.meta["trails"]`` ({id: [[x, y], ...]}, oldest
-    first). ``scheduler``, if given,
-    is fed each frame's raw poses for detection-interval ROIs. ``track_boxes``: the boxes
+    first). ``track_boxes``: the boxes
     the tracker matches, ``"keypoints"`` (the confident keypoints' box enlarged 1.25x,
     consistent whether the frame was boxed by the detector or by ROIs) or ``"poses"``
     (``poses.boxes`` as given).
@@ -90,8 +129,7 @@ class TrackerStage:
     name = "tracker"
 
     def __init__(self, keypoint_set: str = "coco17", tracker_kwargs: dict | None = None,
-                 smoothing: dict | None = None, trails: int = 0,
-                 scheduler: DetectionScheduler | None = None, track_boxes: str = "keypoints") -> None:
+                 smoothing: dict | None = None, trails: int = 0, track_boxes: str = "keypoints") -> None:
         if trails < 0:
             raise ConfigError(f"trails must be >= 0 (got {trails})")
         if track_boxes not in ("keypoints", "poses"):
@@ -105,7 +143,6 @@ class TrackerStage:
         self.num_keypoints = self.tracker.keypoint_set.num_keypoints
         self.kpt_threshold = self.tracker.keypoint_threshold
         self.trails = trails
-        self.scheduler = scheduler
         self._trails: dict[int, deque] = {}
         self._last_t: float | None = None
 
@@ -124,10 +161,6 @@ class TrackerStage:
             self.tracker.image_size = (packet.width, packet.height)
         ids = self.tracker.update(self._boxes_for_tracking(poses), poses.box_scores,
                                   poses.keypoints, poses.scores, t)
-        if self.scheduler is not None:
-            # Raw keypoints: smoothed ones lag, and the ROI must contain where the person is.
-            self.scheduler.observe(packet.index, t, poses.keypoints, poses.scores,
-                                   self.tracker.velocities(ids), poses.box_scores)
         alive = set(self.tracker.tracks)
         if self.smoother is not None:
             self.smoother.forget(alive)

@@ -1,22 +1,26 @@
-"""Run the person detector every N frames; in between, take person boxes from the poses.
+"""Run the person detector every N frames; in between, carry each person's box from their pose.
 
-Between detector runs, each person's box for the next frame is the tight box of their
-confident keypoints, enlarged ``box_scale`` times about its centre and moved by the
-tracker's velocity of that person up to the next frame's time. On frames where the
-detector runs, its boxes are merged with these propagated boxes: a propagated box is kept
-only where no fresh detection overlaps it (IoU <= ``merge_iou``), so a person the detector
-missed this once is not dropped.
+Who decides what, and in which thread:
 
-Threads: the detector stage (``should_detect``, ``rois_for_next_frame``, ``merge``) and
-the tracker stage (``observe``) call this object from different threads. All state is
-behind one lock, and every method copies what it returns. The detector thread may decide
-for frame i while the newest poses are from frame i-1 or i-2 (the pose and tracker
-stages run behind it): the boxes are propagated from the time of their observation to
-the time asked for, so one or two frames of lag cost accuracy, not correctness. Before
-using ROIs for frame i, ``wait_for_poses(i, timeout)`` blocks until the poses of frame
-``i - 1 - max_lag`` or later are in (they are downstream already, so this cannot
-deadlock); if they do not come in time, the caller runs the detector instead. With no
-poses at all (start, or nobody in view) the detector runs on every frame.
+- the **detector stage** asks ``should_detect(index)``. The answer depends on the frame
+  index only (every N-th frame counted from the last detector frame, or N from the
+  adaptive interval), never on what the pose stage has done, so the detector never waits
+  for poses and runs ahead of them freely;
+- the **pose stage**, on a frame without detection, takes ``carry(index, t)``: one ROI per
+  person it estimated on the previous frame it saw, the box of that person's confident
+  keypoints enlarged ``box_scale`` times and moved by the person's velocity; after
+  estimating, it reports the poses with ``observe``. Both calls come from the pose
+  thread, in frame order, so on a file (lossless edges) the ROIs of frame *i* are always
+  those of frame *i - 1*: the output is deterministic.
+
+On a detector frame the detections alone decide who is there (carried ROIs are not
+merged in: merging kept every ROI that no detection overlapped, and the persons piled
+up). A carried ROI dies when its pose confidence falls (fewer than ``min_keypoints``
+keypoints above ``keypoint_threshold``, or a mean keypoint score under
+``min_pose_score``) or when it overlaps another person's pose (keypoint OKS above
+``duplicate_oks`` or keypoint-box IoU above ``duplicate_iou``; the better-scored one
+stays). Between detector frames persons can therefore leave but not appear: a newcomer
+is found at the next detector frame.
 """
 
 from __future__ import annotations
@@ -32,13 +36,13 @@ from poselive.tracking.oks import oks_matrix
 
 
 class DetectionScheduler:
-    """Decides when to run the detector and provides person ROIs for the other frames."""
+    """Decides on which frames the detector runs and carries person ROIs on the others."""
 
     def __init__(self, interval: int = 1, adaptive: bool = False, max_interval: int = 10,
-                 box_scale: float = 1.25, keypoint_threshold: float = 0.3, min_keypoints: int = 4,
-                 merge_iou: float = 0.5, max_lag: int = 2, frame_interval: float = 1 / 30,
-                 min_pose_score: float = 0.2, duplicate_oks: float = 0.5,
-                 keypoint_set: str = "coco17") -> None:
+                 box_scale: float = 1.4, keypoint_threshold: float = 0.3, min_keypoints: int = 4,
+                 frame_interval: float = 1 / 30, min_pose_score: float = 0.2,
+                 duplicate_oks: float = 0.8, duplicate_iou: float = 0.9, velocity_smoothing: float = 0.5,
+                 merge_iou: float = 0.3, max_missed: int = 1, keypoint_set: str = "coco17") -> None:
         if interval < 1 or max_interval < 1:
             raise ConfigError(f"detection interval must be >= 1 (got {interval}, max {max_interval})")
         self.max_interval = max(int(max_interval), int(interval))
@@ -46,22 +50,26 @@ class DetectionScheduler:
         self.box_scale = box_scale
         self.keypoint_threshold = keypoint_threshold
         self.min_keypoints = min_keypoints
-        self.merge_iou = merge_iou
-        self.max_lag = max_lag
         self.min_pose_score = min_pose_score
         self.duplicate_oks = duplicate_oks
+        self.duplicate_iou = duplicate_iou
+        self.velocity_smoothing = velocity_smoothing
+        self.merge_iou = merge_iou
+        self.max_missed = int(max_missed)
         self.sigmas = get_keypoint_set(keypoint_set).sigmas_array()
         self._lock = threading.Lock()
-        self._observed = threading.Condition(self._lock)
         self._min_interval = int(interval)
         self._interval = int(interval)
         self._last_detect: int | None = None
+        # What the pose stage saw last: its frame, time, carried boxes, scores, velocities.
         self._obs_index: int | None = None
         self._obs_time = 0.0
         self._boxes = np.zeros((0, 4), np.float32)
         self._scores = np.zeros((0,), np.float32)
         self._velocity = np.zeros((0, 2), np.float32)
+        self._missed = np.zeros((0,), np.int64)  # detector frames in a row that missed each ROI
         self._frame_interval = frame_interval  # running estimate, used when no time is given
+        self.carried_dropped = 0  # carried ROIs that died (low confidence or overlap), in total
         self._behind = 0  # consecutive load reports that say "behind"
         self._ahead = 0
 
@@ -71,90 +79,26 @@ class DetectionScheduler:
         with self._lock:
             return self._interval
 
+    # -- the detector thread ----------------------------------------------------------
     def should_detect(self, frame_index: int) -> bool:
-        """Whether the detector must run on this frame (and, if so, records that it does)."""
+        """Whether the detector runs on this frame (and, if so, records that it does).
+
+        Decided by the index alone: the first frame, every ``interval`` frames after the
+        last detector frame, and the first frame after the index went back (a restart)."""
         with self._lock:
-            run = (self._interval <= 1 or self._last_detect is None
-                   or frame_index - self._last_detect >= self._interval
-                   or frame_index < self._last_detect  # the source restarted
-                   or self._obs_index is None or len(self._boxes) == 0)
+            last = self._last_detect
+            run = (self._interval <= 1 or last is None or frame_index - last >= self._interval
+                   or frame_index < last)
             if run:
                 self._last_detect = frame_index
             return run
 
-    def force_detect(self, frame_index: int) -> None:
-        """Record that the detector ran on this frame after all (e.g. the poses were late)."""
+    # -- the pose thread -----------------------------------------------------------------
+    def carry(self, frame_index: int | None = None, t: float | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """ROIs [M,4] and their scores [M] for a frame without detection: the persons of the
+        last observed frame, moved by their velocity to time ``t`` (or by frame steps)."""
         with self._lock:
-            self._last_detect = frame_index
-
-    def wait_for_poses(self, frame_index: int, timeout: float = 0.5) -> bool:
-        """Block until poses at most ``max_lag`` frames older than the previous frame are in."""
-        need = frame_index - 1 - self.max_lag
-        with self._observed:
-            return self._observed.wait_for(
-                lambda: self._obs_index is not None and self._obs_index >= need, timeout)
-
-    def observe(self, frame_index: int, t: float, keypoints: np.ndarray, keypoint_scores: np.ndarray,
-                velocities: np.ndarray | None = None, box_scores: np.ndarray | None = None) -> None:
-        """Record a frame's poses [N,K,2] / [N,K] and box-centre velocities [N,2] (px/s).
-
-        A ROI's score is the pose's ``box_scores`` (the detector's score, carried along
-        frames without detection) if given, else its mean keypoint score.
-        """
-        kpts = np.asarray(keypoints, np.float32)
-        n = len(kpts)
-        ks = np.asarray(keypoint_scores, np.float32).reshape(n, -1)
-        vel = (np.zeros((n, 2), np.float32) if velocities is None
-               else np.asarray(velocities, np.float32).reshape(n, 2))
-        good = ks > self.keypoint_threshold
-        # The mean over all keypoints, not only the good ones: a box around background
-        # gets a few middling keypoints and must not keep itself alive.
-        scores = ks.mean(1) if n else np.zeros(0, np.float32)
-        keep = np.flatnonzero((good.sum(1) >= self.min_keypoints) & (scores >= self.min_pose_score))
-        keep = self._suppress_duplicates(kpts, ks, scores, keep)
-        boxes = keypoints_to_box_xyxy(kpts[keep], ks[keep], self.keypoint_threshold)
-        c = (boxes[:, :2] + boxes[:, 2:]) / 2
-        half = (boxes[:, 2:] - boxes[:, :2]) / 2 * self.box_scale
-        boxes = np.concatenate([c - half, c + half], 1).astype(np.float32)
-        if box_scores is not None:
-            scores = np.asarray(box_scores, np.float32).reshape(n)
-        scores, vel = scores[keep], vel[keep]
-        with self._lock:
-            if self._obs_index is not None and frame_index > self._obs_index and t > self._obs_time:
-                # Running estimate of the source's frame interval, for calls without a time.
-                step = (t - self._obs_time) / (frame_index - self._obs_index)
-                self._frame_interval = 0.8 * self._frame_interval + 0.2 * step
-            if self._obs_index is None or frame_index >= self._obs_index:
-                self._obs_index, self._obs_time = int(frame_index), float(t)
-                self._boxes, self._scores, self._velocity = boxes, scores.astype(np.float32), vel
-            self._observed.notify_all()
-
-    def _suppress_duplicates(self, kpts: np.ndarray, ks: np.ndarray, scores: np.ndarray,
-                             idx: np.ndarray) -> np.ndarray:
-        """Indices in ``idx`` left after dropping poses that repeat a better one (OKS/IoU).
-
-        Two ROIs on one person (a propagated box beside a fresh detection) give two nearly
-        identical skeletons; kept both, they would be carried on as two people.
-        """
-        if len(idx) < 2:
-            return idx
-        order = idx[np.argsort(-scores[idx], kind="stable")]
-        boxes = keypoints_to_box_xyxy(kpts[order], ks[order], self.keypoint_threshold)
-        wh = (boxes[:, 2:] - boxes[:, :2]).clip(1)
-        oks, _ = oks_matrix(kpts[order], ks[order], kpts[order], ks[order], 0.53 * wh[:, 0] * wh[:, 1],
-                            self.sigmas, self.keypoint_threshold, 1)
-        iou = box_iou(boxes, boxes)
-        kept: list[int] = []
-        for i in range(len(order)):
-            if all(oks[j, i] <= self.duplicate_oks and iou[j, i] <= 0.7 for j in kept):
-                kept.append(i)
-        return np.sort(order[kept])
-
-    def rois_for_next_frame(self, frame_index: int | None = None,
-                            t: float | None = None) -> tuple[np.ndarray, np.ndarray]:
-        """Propagated person boxes [M,4] and scores [M] for a frame (default: the next one)."""
-        with self._lock:
-            if self._obs_index is None:
+            if self._obs_index is None or len(self._boxes) == 0:
                 return np.zeros((0, 4), np.float32), np.zeros((0,), np.float32)
             if t is None:
                 steps = 1 if frame_index is None else max(frame_index - self._obs_index, 0)
@@ -165,23 +109,121 @@ class DetectionScheduler:
             return (self._boxes + shift).astype(np.float32), self._scores.copy()
 
     def merge(self, boxes: np.ndarray, scores: np.ndarray, frame_index: int | None = None,
-              t: float | None = None) -> tuple[np.ndarray, np.ndarray]:
-        """Fresh detections plus the propagated ROIs that no detection overlaps."""
+              t: float | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """A detector frame's boxes: the detections, plus the carried ROIs that no detection
+        overlaps and that have not been missed by the detector ``max_missed`` times in a
+        row already (a person the detector misses once keeps their pose; one it keeps
+        missing goes). Returns boxes, scores and ``parents`` (-1 for a detection, else the
+        index of the carried ROI), for ``observe``."""
         boxes = np.asarray(boxes, np.float32).reshape(-1, 4)
         scores = np.asarray(scores, np.float32).reshape(-1)
-        rois, rscores = self.rois_for_next_frame(frame_index, t)
-        if len(rois) == 0:
-            return boxes, scores
-        # A propagated box is 1.25x the keypoints' box, larger than the detector's: compare
-        # it shrunk back so that the same person's two boxes overlap well.
+        rois, rscores = self.carry(frame_index, t)
+        parents = np.full(len(boxes), -1, np.int64)
+        with self._lock:
+            missed = self._missed.copy() if len(self._missed) == len(rois) else np.zeros(len(rois), np.int64)
+        if len(rois) == 0 or self.max_missed <= 0:
+            return boxes, scores, parents
+        # A carried ROI is the keypoints' box enlarged box_scale times, larger than the
+        # detector's: compare it shrunk back so that one person's two boxes overlap well.
         c = (rois[:, :2] + rois[:, 2:]) / 2
         half = (rois[:, 2:] - rois[:, :2]) / 2 / self.box_scale * 1.1
         tight = np.concatenate([c - half, c + half], 1)
         overlap = box_iou(tight, boxes).max(1) if len(boxes) else np.zeros(len(rois))
-        keep = overlap <= self.merge_iou
-        return (np.concatenate([boxes, rois[keep]]).astype(np.float32),
-                np.concatenate([scores, rscores[keep]]).astype(np.float32))
+        extra = np.flatnonzero((overlap <= self.merge_iou) & (missed < self.max_missed))
+        return (np.concatenate([boxes, rois[extra]]).astype(np.float32),
+                np.concatenate([scores, rscores[extra]]).astype(np.float32),
+                np.concatenate([parents, extra]))
 
+    def observe(self, frame_index: int, t: float, keypoints: np.ndarray, keypoint_scores: np.ndarray,
+                box_scores: np.ndarray | None = None, parents: np.ndarray | None = None,
+                detected: bool = True) -> np.ndarray:
+        """Record the poses [N,K,2] / [N,K] the pose stage estimated on a frame; returns the
+        indices of the poses that live on as ROIs.
+
+        ``parents`` [N]: for each pose, the index of the carried ROI (``carry``/``merge``)
+        it was estimated in, or -1 for a fresh detection (the default: all fresh). A
+        carried pose's velocity is measured against its ROI; a fresh one is matched to the
+        previous persons by box overlap. ``detected``: this was a detector frame (carried
+        ROIs on it were missed by the detector). A ROI's score is ``box_scores`` (the
+        detector's score, carried along) if given, else the pose's mean keypoint score.
+        """
+        kpts = np.asarray(keypoints, np.float32)
+        n = len(kpts)
+        ks = np.asarray(keypoint_scores, np.float32).reshape(n, -1)
+        parents = np.full(n, -1, np.int64) if parents is None else np.asarray(parents, np.int64).reshape(n)
+        good = ks > self.keypoint_threshold
+        # The mean over all keypoints, not only the good ones: a box around background
+        # gets a few middling keypoints and must not keep itself alive.
+        conf = ks.mean(1) if n else np.zeros(0, np.float32)
+        keep = np.flatnonzero((good.sum(1) >= self.min_keypoints) & (conf >= self.min_pose_score))
+        # Fresh detections first, then by score: a carried ROI gives way to a detection.
+        priority = conf + (parents < 0) * 10.0
+        keep = self._suppress_overlaps(kpts, ks, priority, keep)
+        tight = keypoints_to_box_xyxy(kpts[keep], ks[keep], self.keypoint_threshold)
+        c = (tight[:, :2] + tight[:, 2:]) / 2
+        half = (tight[:, 2:] - tight[:, :2]) / 2 * self.box_scale
+        boxes = np.concatenate([c - half, c + half], 1).astype(np.float32)
+        scores = (conf if box_scores is None else np.asarray(box_scores, np.float32).reshape(n))[keep]
+        with self._lock:
+            dt = float(t) - self._obs_time if self._obs_index is not None else 0.0
+            if self._obs_index is not None and frame_index > self._obs_index and dt > 0:
+                # Running estimate of the source's frame interval, for calls without a time.
+                step = dt / (frame_index - self._obs_index)
+                self._frame_interval = 0.8 * self._frame_interval + 0.2 * step
+            velocity = self._velocities(boxes, parents[keep], dt)
+            old_missed = self._missed if len(self._missed) == len(self._boxes) else np.zeros(len(self._boxes), np.int64)
+            kp = parents[keep]
+            missed = np.zeros(len(keep), np.int64)
+            inherited = (kp >= 0) & (kp < len(old_missed))
+            missed[inherited] = old_missed[kp[inherited]] + (1 if detected else 0)
+            self.carried_dropped += int((parents >= 0).sum()) - int((kp >= 0).sum())
+            self._obs_index, self._obs_time = int(frame_index), float(t)
+            self._boxes, self._scores, self._velocity = boxes, scores.astype(np.float32), velocity
+            self._missed = missed
+        return keep
+
+    def _velocities(self, boxes: np.ndarray, parents: np.ndarray, dt: float) -> np.ndarray:
+        """Box-centre velocities [M,2] in px/s of the new ROIs (lock held)."""
+        vel = np.zeros((len(boxes), 2), np.float32)
+        if dt <= 0 or len(boxes) == 0 or len(self._boxes) == 0:
+            return vel
+        old_c = (self._boxes[:, :2] + self._boxes[:, 2:]) / 2
+        new_c = (boxes[:, :2] + boxes[:, 2:]) / 2
+        parent = parents.copy()
+        fresh = np.flatnonzero(parent < 0)
+        if len(fresh):
+            # Fresh detections: the previous person each one overlaps most, if well enough.
+            iou = box_iou(boxes[fresh], self._boxes)
+            best = iou.argmax(1)
+            parent[fresh] = np.where(iou[np.arange(len(fresh)), best] > 0.3, best, -1)
+        a = self.velocity_smoothing
+        for j in np.flatnonzero((parent >= 0) & (parent < len(self._boxes))):
+            p = parent[j]
+            measured = (new_c[j] - old_c[p]) / dt
+            vel[j] = a * self._velocity[p] + (1 - a) * measured
+        return vel
+
+    def _suppress_overlaps(self, kpts: np.ndarray, ks: np.ndarray, scores: np.ndarray,
+                           idx: np.ndarray) -> np.ndarray:
+        """Indices in ``idx`` left after dropping poses that overlap a better one (OKS/IoU).
+
+        Two ROIs that drifted onto one person give two nearly identical skeletons; carried
+        on, they would count that person twice."""
+        if len(idx) < 2:
+            return idx
+        order = idx[np.argsort(-scores[idx], kind="stable")]
+        boxes = keypoints_to_box_xyxy(kpts[order], ks[order], self.keypoint_threshold)
+        wh = (boxes[:, 2:] - boxes[:, :2]).clip(1)
+        oks, _ = oks_matrix(kpts[order], ks[order], kpts[order], ks[order], 0.53 * wh[:, 0] * wh[:, 1],
+                            self.sigmas, self.keypoint_threshold, 1)
+        iou = box_iou(boxes, boxes)
+        kept: list[int] = []
+        for i in range(len(order)):
+            if all(oks[j, i] <= self.duplicate_oks and iou[j, i] <= self.duplicate_iou for j in kept):
+                kept.append(i)
+        return np.sort(order[kept])
+
+    # -- load (live sources) ---------------------------------------------------------------
     def report_load(self, dropped: int = 0, latency: float | None = None,
                     frame_interval: float | None = None) -> int:
         """Adapt N to the load of a live source; returns the (possibly new) interval.

@@ -188,3 +188,39 @@ def test_run_live_with_two_sources_headless_and_in_a_window(models, tmp_path):
     assert r.returncode == 0, r.stderr
     assert "running headless" not in r.stderr and "[sample_2] 4/4 frames" in r.stderr, r.stderr
     assert (tmp_path / "sample.mp4").stat().st_size > 0 and (tmp_path / "sample_2.mp4").stat().st_size > 0
+
+
+def test_detection_interval_is_deterministic_and_keeps_the_persons(shared, tmp_path):
+    """The same file and flags give byte-identical JSONL with --det-interval 3 (the
+    detector picks frames by index, the pose stage carries ROIs in frame order), and about
+    as many persons per frame as detection on every frame (default models, vtest.avi)."""
+    video = str(shared / "data" / "videos" / "vtest.avi")
+    outs = {}
+    for tag, n in (("a", 3), ("b", 3), ("every", 1)):
+        outs[tag] = tmp_path / f"{tag}.jsonl"
+        r = run_cli("process", video, "--json", str(outs[tag]), "--max-frames", "40", "--det-interval", str(n),
+                    "--quiet")
+        assert r.returncode == 0, r.stderr
+    assert outs["a"].read_bytes() == outs["b"].read_bytes()
+    persons = {tag: sum(len(f["persons"]) for f in read_jsonl(p)[1]) for tag, p in outs.items()}
+    assert persons["every"] > 100
+    assert abs(persons["a"] / persons["every"] - 1) < 0.1, persons
+
+
+def test_realtime_paces_a_file_as_a_live_source(tmp_path):
+    """--realtime: 30 frames of the sample clip take their own duration (29 frame
+    intervals), on newest-frame edges, and the JSONL header says they were paced."""
+    js, st = tmp_path / "rt.jsonl", tmp_path / "rt.json"
+    t0 = time.monotonic()
+    r = run_cli("process", str(SAMPLE), "--json", str(js), "--max-frames", "30", "--realtime", "--quiet",
+                "--stats-json", str(st))
+    wall = time.monotonic() - t0
+    assert r.returncode == 0, r.stderr
+    stats = json.loads(st.read_text())
+    header, frames = read_jsonl(js)
+    assert header["realtime"] is True and header["fps"] > 0
+    due = 29 / header["fps"]
+    assert stats["frames_in"] == 30 and stats["wall_time_s"] >= 0.95 * due and wall >= 0.95 * due
+    assert stats["stages"]["detector"]["policy"] == "latest"
+    assert stats["stages"]["jsonl_sink"]["policy"] == "lossless"
+    assert len(frames) == stats["frames_out"] and frames == sorted(frames, key=lambda f: f["frame"])

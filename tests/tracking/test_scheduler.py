@@ -1,9 +1,6 @@
-"""DetectionScheduler: the interval, ROIs from poses, merging, adaptation and threads."""
+"""DetectionScheduler: detector frames by index, carried ROIs (velocity, death), adaptation."""
 
 from __future__ import annotations
-
-import threading
-import time
 
 import numpy as np
 import pytest
@@ -19,50 +16,93 @@ def _poses(*xs):
     return k, np.full(k.shape[:2], 0.9, np.float32)
 
 
-def test_interval_and_first_frames():
+def test_detector_frames_depend_on_the_index_only():
     s = DetectionScheduler(interval=3)
-    assert s.should_detect(0)  # nothing known yet
-    assert s.should_detect(1)  # still no poses: keep detecting
-    s.observe(1, 1 / 30, *_poses(200))
-    decisions = [s.should_detect(i) for i in range(2, 9)]
-    assert decisions == [False, False, True, False, False, True, False]
+    # No poses were ever observed: the decision is the same (nothing to wait for).
+    assert [s.should_detect(i) for i in range(9)] == [True, False, False] * 3
+    assert s.should_detect(2)  # the index went back (a restarted source): detect
+    assert [s.should_detect(i) for i in (3, 4, 6)] == [False, False, True]  # gaps (drops) count
+    assert all(DetectionScheduler(interval=1).should_detect(i) for i in range(3))
 
 
-def test_rois_are_enlarged_keypoint_boxes_moved_by_velocity():
-    s = DetectionScheduler(interval=5, box_scale=1.25)
-    k, ks = _poses(300)
-    s.observe(10, 1.0, k, ks, velocities=np.array([[60.0, 0.0]]))
-    tight = keypoints_to_box_xyxy(k)[0]
-    boxes, scores = s.rois_for_next_frame(12, t=1.5)
-    w = tight[2] - tight[0]
-    assert boxes.shape == (1, 4) and scores[0] == pytest.approx(0.9)
-    assert boxes[0, 2] - boxes[0, 0] == pytest.approx(1.25 * w, rel=1e-4)
+def test_carried_rois_are_enlarged_keypoint_boxes_moved_by_velocity():
+    s = DetectionScheduler(interval=5, box_scale=1.25)  # (default 1.4)
+    assert len(s.carry(0)[0]) == 0  # nothing observed yet
+    k0, ks = _poses(300)
+    s.observe(0, 0.0, k0, ks, box_scores=np.array([0.8]))
+    k1, _ = _poses(306)  # moved 6 px in 0.1 s: 60 px/s
+    keep = s.observe(1, 0.1, k1, ks, box_scores=np.array([0.8]), parents=[0], detected=False)
+    assert list(keep) == [0]
+    tight = keypoints_to_box_xyxy(k1)[0]
+    boxes, scores = s.carry(2, 0.2)
+    assert boxes.shape == (1, 4) and scores[0] == pytest.approx(0.8)  # the detector's score lives on
+    assert boxes[0, 2] - boxes[0, 0] == pytest.approx(1.25 * (tight[2] - tight[0]), rel=1e-4)
+    # Velocity: half the measured 60 px/s (smoothed against the 0 known before) for 0.1 s.
     centre = (boxes[0, 0] + boxes[0, 2]) / 2
-    assert centre == pytest.approx((tight[0] + tight[2]) / 2 + 30.0, abs=1e-3)  # 60 px/s * 0.5 s
-    # Without a time, frame steps and the frame-interval estimate are used.
-    b2, _ = s.rois_for_next_frame(11)
-    assert (b2[0, 0] + b2[0, 2]) / 2 == pytest.approx(centre - 30.0 + 2.0, abs=1e-3)
+    assert centre == pytest.approx((tight[0] + tight[2]) / 2 + 3.0, abs=1e-3)
+    # Without a time, frame steps times the frame-interval estimate (1/30 s moved 20 %
+    # towards the 0.1 s seen) are used.
+    b2, _ = s.carry(3)
+    dt = 2 * (0.8 / 30 + 0.2 * 0.1)
+    assert (b2[0, 0] + b2[0, 2]) / 2 == pytest.approx((tight[0] + tight[2]) / 2 + 30.0 * dt, abs=1e-3)
 
 
-def test_poor_poses_give_no_roi():
+def test_a_detector_frame_takes_velocity_from_the_overlapping_previous_person():
+    s = DetectionScheduler(interval=5)
+    s.observe(0, 0.0, *_poses(300, 800))
+    s.observe(1, 0.1, *_poses(810, 304))  # fresh detections, in another order
+    boxes, _ = s.carry(2, 0.2)
+    c = (boxes[:, 0] + boxes[:, 2]) / 2
+    tight = keypoints_to_box_xyxy(_poses(810, 304)[0])
+    tc = (tight[:, 0] + tight[:, 2]) / 2
+    np.testing.assert_allclose(c - tc, [5.0, 2.0], atol=1e-3)  # 0.5 * (100, 40) px/s * 0.1 s
+
+
+def test_a_carried_roi_dies_when_its_pose_confidence_falls():
     s = DetectionScheduler(interval=5, min_keypoints=4)
     k, ks = _poses(300, 700)
-    ks[1] = 0.05  # the second "person" was a false ROI: no confident keypoint
     s.observe(0, 0.0, k, ks)
-    boxes, _ = s.rois_for_next_frame(1)
+    ks2 = ks.copy()
+    ks2[1] = 0.05  # the second person walked out: the pose in their ROI is background
+    keep = s.observe(1, 0.1, k, ks2, parents=[0, 1], detected=False)
+    assert list(keep) == [0] and s.carried_dropped == 1
+    boxes, _ = s.carry(2)
     assert len(boxes) == 1 and boxes[0, 0] < 500
+    ks3 = ks[:1] * 0.1  # weak scores everywhere: the mean is under min_pose_score
+    ks3[0, :6] = 0.35
+    assert len(s.observe(2, 0.2, k[:1], ks3, parents=[0], detected=False)) == 0
+    assert len(s.carry(3)[0]) == 0
 
 
-def test_merge_keeps_missed_people_only():
+def test_a_carried_roi_dies_when_it_overlaps_another_person():
     s = DetectionScheduler(interval=5)
+    k, ks = _poses(300, 700)
+    dup = k[:1] + 2.0  # a ROI that drifted onto the first person
+    keep = s.observe(0, 0.0, np.concatenate([k, dup]), np.concatenate([ks, ks[:1] * 0.9]),
+                     box_scores=np.array([0.9, 0.8, 0.7]), parents=[0, 1, 2], detected=False)
+    assert list(keep) == [0, 1]  # the better-scored copy stays
+    boxes, scores = s.carry(1)
+    assert len(boxes) == 2 and np.allclose(scores, [0.9, 0.8])
+    assert box_iou(boxes[:1], boxes[1:])[0, 0] == 0
+
+
+def test_a_detector_frame_keeps_a_missed_person_once_and_no_duplicates():
+    s = DetectionScheduler(interval=5, max_missed=1)
     k, ks = _poses(300, 800)
     s.observe(0, 0.0, k, ks)
-    # The detector finds the first person only.
-    det = keypoints_to_box_xyxy(k[:1])
-    det = det + np.array([[-15, -25, 15, 10]], np.float32)
-    boxes, scores = s.merge(det, np.array([0.8]), 1, 1 / 30)
-    assert len(boxes) == 2 and scores[0] == pytest.approx(0.8)
-    assert box_iou(boxes[1:], keypoints_to_box_xyxy(k[1:]))[0, 0] > 0.5
+    # The detector finds the first person only: the second one's ROI is added, the
+    # first one's ROI (overlapping the detection) is not.
+    det = keypoints_to_box_xyxy(k[:1]) + np.array([[-15, -25, 15, 10]], np.float32)
+    boxes, scores, parents = s.merge(det, np.array([0.8]), 5, 0.5)
+    assert list(parents) == [-1, 1] and scores[0] == pytest.approx(0.8)
+    assert box_iou(boxes[1:], keypoints_to_box_xyxy(k[1:]))[0, 0] > 0.4
+    s.observe(5, 0.5, k, ks, parents=parents, detected=True)
+    # Missed by the next detector frame too: now it goes.
+    boxes, _, parents = s.merge(det, np.array([0.8]), 10, 1.0)
+    assert list(parents) == [-1] and len(boxes) == 1
+    # A person the detector finds again starts counting afresh.
+    s.observe(10, 1.0, k, ks)
+    assert list(s.merge(det, np.array([0.8]), 15, 1.5)[2]) == [-1, 1]
 
 
 def test_adaptive_interval_rises_when_behind_and_falls_back():
@@ -77,32 +117,3 @@ def test_adaptive_interval_rises_when_behind_and_falls_back():
     assert fixed.report_load(dropped=5) == 2
     with pytest.raises(ConfigError):
         DetectionScheduler(interval=0)
-
-
-def test_wait_for_poses_from_another_thread():
-    s = DetectionScheduler(interval=5, max_lag=1)
-    s.observe(0, 0.0, *_poses(300))
-    assert s.wait_for_poses(2, timeout=0.0)  # frame 0 is within the lag allowed for frame 2
-    assert not s.wait_for_poses(5, timeout=0.05)  # needs frame 3 or later
-
-    def tracker_thread():
-        time.sleep(0.05)
-        s.observe(3, 0.1, *_poses(310))
-
-    th = threading.Thread(target=tracker_thread)
-    th.start()
-    assert s.wait_for_poses(5, timeout=5.0)
-    th.join()
-
-
-def test_duplicate_and_weak_poses_do_not_become_rois():
-    s = DetectionScheduler(interval=5)
-    k, ks = _poses(300, 700)
-    dup = k[:1] + 2.0  # the same person estimated from a second, overlapping box
-    weak = k[1:] + np.array([300.0, 0.0], np.float32)  # a box on background: low scores
-    weak_s = np.full((1, 17), 0.1, np.float32)
-    weak_s[0, :5] = 0.35
-    s.observe(0, 0.0, np.concatenate([k, dup, weak]), np.concatenate([ks, ks[:1] * 0.9, weak_s]))
-    boxes, scores = s.rois_for_next_frame(1)
-    assert len(boxes) == 2
-    assert np.allclose(sorted(scores), [0.9, 0.9])  # the better-scored copy was kept

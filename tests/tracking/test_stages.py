@@ -7,7 +7,7 @@ import cv2
 import numpy as np
 import pytest
 
-from poselive.stages.tracker import IntervalDetectorStage, TrackerStage
+from poselive.stages.tracker import IntervalDetectorStage, IntervalPoseStage, TrackerStage
 from poselive.tracking import DetectionScheduler
 from poselive.tracking.simulate import simulate_plaza
 from poselive.types import Detections, FramePacket, Poses
@@ -70,25 +70,67 @@ class RecordingDetector:
         return packet
 
 
-def test_interval_detector_uses_rois_between_runs_and_falls_back_when_poses_are_late():
-    sched = DetectionScheduler(interval=3, max_lag=0)
+def test_interval_detector_picks_frames_by_index_and_never_waits():
+    """With no pose stage at all behind it, the detector still runs on frames 0, 3, 6."""
     det = RecordingDetector()
-    stage = IntervalDetectorStage(det, sched, wait_timeout=0.01)
-    kpts = np.tile(np.array([[150, 150], [140, 380], [160, 380], [150, 250]], np.float32), (1, 1, 1))
-    kpts = np.concatenate([kpts, np.repeat(kpts[:, -1:], 13, axis=1)], axis=1)
-    ks = np.full((1, 17), 0.9, np.float32)
-    detected = []
-    for i in range(7):
-        p = stage(FramePacket(i, i / 30, np.zeros((8, 8, 3), np.uint8)))
-        detected.append(p.meta["detected"])
-        if i != 4:  # the poses of frame 4 never arrive (as if still in flight)
-            sched.observe(i, i / 30, kpts, ks)
-        if not p.meta["detected"]:
-            assert len(p.detections) == 1 and p.detections.boxes[0, 1] < 150
-    # 0: detect (no poses yet); 1, 2: ROIs; 3: detect; 4: ROIs; 5: poses of 4 late ->
-    # detect; 6: ROIs again.
-    assert detected == [True, False, False, True, False, True, False]
-    assert det.ran == [0, 3, 5]
+    stage = IntervalDetectorStage(det, DetectionScheduler(interval=3))
+    out = [stage(FramePacket(i, i / 30, np.zeros((8, 8, 3), np.uint8))) for i in range(8)]
+    assert det.ran == [0, 3, 6]
+    assert [p.meta["detected"] for p in out] == [i % 3 == 0 for i in range(8)]
+    assert all((p.detections is None) != p.meta["detected"] for p in out)
+
+
+class WalkerPose:
+    """A stand-in pose stage: one walker at x = 200 + 3 i; a box that holds no walker
+    (more than 80 px away) gives a pose with weak scores."""
+
+    name = "pose"
+    keypoint_set = None
+
+    def __call__(self, packet):
+        from poselive.tracking.simulate import skeleton_at
+
+        x = 200 + 3 * packet.index
+        d = packet.detections
+        k = np.repeat(skeleton_at(x, 600, 300, 1.0, 0.0)[None], len(d), 0)
+        centres = (d.boxes[:, 0] + d.boxes[:, 2]) / 2
+        ks = np.where((np.abs(centres - x) < 80)[:, None], 0.9, 0.05).astype(np.float32)
+        packet.poses = Poses(k, np.repeat(ks, k.shape[1], 1), d.boxes.copy(), d.scores.copy())
+        return packet
+
+
+def test_interval_pose_stage_carries_one_roi_per_person_and_kills_the_rest():
+    """A detector that finds the walker twice and a false box: the duplicate and the
+    false person die on the first carried frame and never come back between detections."""
+
+    class NoisyDetector(RecordingDetector):
+        def __call__(self, packet):
+            self.ran.append(packet.index)
+            x = 200 + 3 * packet.index
+            boxes = np.array([[x - 60, 290, x + 60, 610], [x - 55, 295, x + 62, 612],
+                              [900, 100, 1000, 300]], np.float32)
+            packet.detections = Detections(boxes, np.array([0.9, 0.6, 0.4], np.float32), np.zeros(3, np.int64))
+            return packet
+
+    sched = DetectionScheduler(interval=5)
+    det = NoisyDetector()
+    detector, pose = IntervalDetectorStage(det, sched), IntervalPoseStage(WalkerPose(), sched)
+    tracker = TrackerStage("coco17")
+    counts, ids = [], []
+    for i in range(20):
+        p = tracker(pose(detector(FramePacket(i, i / 30, np.zeros((720, 1280, 3), np.uint8)))))
+        counts.append(len(p.poses))
+        ids.append([int(t) for t in p.poses.track_ids])
+        assert len(p.detections) == len(p.poses)
+    assert det.ran == [0, 5, 10, 15]
+    # Detector frames show what the detector found; carried frames the walker only.
+    assert counts == [3, 1, 1, 1, 1] * 4
+    walker = [row[0] for row in ids[3:] if row]
+    assert len(set(walker)) == 1 and walker[0] >= 1
+    # The carried box follows the walker (3 px per frame).
+    p = pose(detector(FramePacket(21, 21 / 30, np.zeros((720, 1280, 3), np.uint8))))
+    cx = float((p.detections.boxes[0, 0] + p.detections.boxes[0, 2]) / 2)
+    assert abs(cx - (200 + 3 * 21)) < 6
 
 
 @pytest.fixture(scope="module")
@@ -101,73 +143,27 @@ def real_stages(teachers):
 
 
 def test_interval_pipeline_on_real_video(shared, real_stages):
+    """Detection every 3 frames on real video: about as many persons as detection on every
+    frame, and the same pedestrians keep their IDs through frames without detection."""
     det_stage, pose_stage = real_stages
-    sched = DetectionScheduler(interval=3)
-    detector = IntervalDetectorStage(det_stage, sched)
-    tracker = TrackerStage("coco17", smoothing={}, trails=10, scheduler=sched)
     cap = cv2.VideoCapture(str(shared / "data" / "videos" / "vtest.avi"))
-    ids_per_frame, flags = [], []
-    for i in range(10):
-        ok, img = cap.read()
-        assert ok
-        p = tracker(pose_stage(detector(FramePacket(i, i / 10.0, img))))
-        flags.append(p.meta["detected"])
-        ids_per_frame.append(set(int(t) for t in p.poses.track_ids if t >= 0))
+    images = [cap.read()[1] for _ in range(12)]
     cap.release()
-    assert flags[0] and flags[3] and flags[6] and flags[9]
-    assert not any(flags[j] for j in (1, 2, 4, 5, 7, 8))
-    # The same pedestrians keep their IDs through frames without detection.
+    counts = {}
+    for n in (1, 3):
+        sched = DetectionScheduler(interval=n)
+        detector, pose = IntervalDetectorStage(det_stage, sched), IntervalPoseStage(pose_stage, sched)
+        tracker = TrackerStage("coco17", smoothing={}, trails=10)
+        ids_per_frame, flags, count = [], [], 0
+        for i, img in enumerate(images):
+            p = tracker(pose(detector(FramePacket(i, i / 10.0, img))))
+            flags.append(p.meta["detected"])
+            count += len(p.poses)
+            ids_per_frame.append(set(int(t) for t in p.poses.track_ids if t >= 0))
+        counts[n] = count
+    assert flags == [i % 3 == 0 for i in range(12)]
     assert len(ids_per_frame[2]) >= 3
     kept = len(ids_per_frame[2] & ids_per_frame[9]) / len(ids_per_frame[2])
     assert kept >= 0.6
-    assert set(p.meta["trails"]) == ids_per_frame[9]
-
-
-def test_interval_detector_and_tracker_in_two_threads():
-    """The detector thread runs ahead of the tracker thread through a short queue."""
-    import queue
-    import threading
-
-    from poselive.tracking.simulate import skeleton_at
-
-    class MovingDetector(RecordingDetector):
-        def __call__(self, packet):
-            self.ran.append(packet.index)
-            x = 200 + 3 * packet.index
-            packet.detections = Detections(np.array([[x - 60, 290, x + 60, 610]], np.float32),
-                                           np.array([0.9], np.float32), np.zeros(1, np.int64))
-            return packet
-
-    def pose_stage(packet):
-        # Stand-in for the pose model: the walker's skeleton, wherever the box is.
-        x = 200 + 3 * packet.index
-        d = packet.detections
-        k = np.repeat(skeleton_at(x, 600, 300, 1.0, 0.0)[None], len(d), 0)
-        packet.poses = Poses(k, np.full(k.shape[:2], 0.9, np.float32), d.boxes, d.scores)
-        return packet
-
-    sched = DetectionScheduler(interval=4, max_lag=2)
-    det = MovingDetector()
-    detector = IntervalDetectorStage(det, sched, wait_timeout=2.0)
-    tracker = TrackerStage("coco17", scheduler=sched)
-    q: queue.Queue = queue.Queue(maxsize=2)
-    out = []
-
-    def run_detector():
-        for i in range(40):
-            q.put(detector(FramePacket(i, i / 30, np.zeros((720, 1280, 3), np.uint8))))
-        q.put(None)
-
-    def run_tracker():
-        while (p := q.get()) is not None:
-            out.append(tracker(pose_stage(p)))
-
-    threads = [threading.Thread(target=run_detector), threading.Thread(target=run_tracker)]
-    for th in threads:
-        th.start()
-    for th in threads:
-        th.join(timeout=30)
-    assert len(out) == 40 and not any(th.is_alive() for th in threads)
-    assert 10 <= len(det.ran) < 40  # the ROIs replaced most detector runs
-    ids = [int(p.poses.track_ids[0]) for p in out[2:]]
-    assert len(set(ids)) == 1 and ids[0] >= 1  # one walker, one ID throughout
+    assert set(p.meta["trails"]) == ids_per_frame[11]
+    assert abs(counts[3] / counts[1] - 1) < 0.15, counts
