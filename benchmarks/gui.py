@@ -4,8 +4,9 @@
         [--json OUT]
 
 Runs the real window (offscreen unless a display is set) on a clip with the shipped
-models, the modes interleaved for ``--rounds`` rounds so that load from other processes
-hits them alike (the median over rounds is reported), each for ``--seconds`` after its
+models, the modes interleaved for ``--rounds`` rounds (each round starting with another
+mode) so that load from other processes hits them alike (the median over rounds is
+reported), each for ``--seconds`` after its
 first frame:
 
 - ``headless``: the same graph without any window (the pipeline's own throughput);
@@ -141,14 +142,15 @@ def main() -> int:
     models = ModelCache()
     load_before = os.getloadavg()
     runs: dict[str, list[dict]] = {}
-    for _ in range(a.rounds):
-        r = headless(models, a.source, a.seconds)
-        runs.setdefault(r["mode"], []).append(r)
-        print(r, file=sys.stderr, flush=True)
-        for realtime, overlay in ((False, True), (False, False), (True, True)):
-            r = gui_mode(app, models, a.source, a.seconds, realtime, overlay)
+    modes = [None, (False, True), (False, False), (True, True)]  # None: headless
+    for k in range(a.rounds):
+        # Each round starts with another mode, so no mode always runs first or after the same one.
+        for m in modes[k % len(modes):] + modes[:k % len(modes)]:
+            r = headless(models, a.source, a.seconds) if m is None else gui_mode(app, models, a.source, a.seconds, *m)
             runs.setdefault(r["mode"], []).append(r)
             print(r, file=sys.stderr, flush=True)
+    order = ["headless", "fast, overlay", "fast, no overlay", "real time, overlay"]
+    runs = {m: runs[m] for m in order if m in runs}
     rows = [{"mode": m, **{k: float(np.median([r[k] for r in rs if r.get(k) is not None]))
                            for k in rs[0] if k != "mode" and rs[0][k] is not None}}
             for m, rs in runs.items()]

@@ -134,6 +134,7 @@ class SourceSession(QtCore.QObject):
         self._pending = False
         self._second = Second()
         self._opener: threading.Thread | None = None
+        self._hud_cache: tuple[float, dict] | None = None
 
     # -- lifecycle -----------------------------------------------------------------------
     def start(self) -> None:
@@ -262,11 +263,16 @@ class SourceSession(QtCore.QObject):
         return self.pipeline.graph.stats() if self.pipeline is not None else None
 
     def _hud_stats(self) -> dict:
+        # The HUD is drawn on every frame; statistics four times a second are enough.
+        now = time.perf_counter()
+        cached = self._hud_cache
+        if cached is not None and now - cached[0] < 0.25:
+            return cached[1]
         st = self.stats()
-        if st is None:
-            return {}
-        return {"fps": st.fps_recent, "latency_ms": st.latency_p50_ms, "drops": st.drops,
-                "reconnects": (st.source_status or {}).get("reconnects")}
+        hud = {} if st is None else {"fps": st.fps_recent, "latency_ms": st.latency_p50_ms, "drops": st.drops,
+                                     "reconnects": (st.source_status or {}).get("reconnects")}
+        self._hud_cache = (now, hud)
+        return hud
 
     def health(self) -> str:
         """connecting, live, paused, reconnecting N×, ended, stopped or error (updates ``state``)."""

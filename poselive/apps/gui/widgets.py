@@ -223,7 +223,7 @@ class ControlPanel(QtWidgets.QWidget):
 
         self.go_button.clicked.connect(lambda: self.source_chosen.emit(self.source_text()))
         self.add_button.clicked.connect(lambda: self.add_source.emit(self.source_text()))
-        self.source_box.activated.connect(lambda _i: self.source_chosen.emit(self.source_text()))
+        self.source_box.activated.connect(lambda _i: self.source_chosen.emit(self.source_text()))  # also Enter in the box
         for w in (self.backend_box, self.model_box):
             w.currentIndexChanged.connect(self._changed)
         for w in (self.threads_spin, self.interval_spin, self.smooth_slider):
