@@ -6,6 +6,7 @@ import argparse
 import json
 import platform
 import sys
+from pathlib import Path
 
 import numpy as np
 
@@ -143,6 +144,285 @@ def _format_row(r: dict, markdown: bool = False) -> str:
     return head + f"p50 {r['p50_ms']:8.2f} ms  p95 {r['p95_ms']:8.2f} ms  {r['items_per_s']:8.1f} items/s"
 
 
+# -- the whole pipeline ------------------------------------------------------------------
+def _load_average() -> float | None:
+    import os
+
+    try:
+        return round(os.getloadavg()[0], 2)
+    except OSError:  # pragma: no cover - not on every platform
+        return None
+
+
+def _cpu_name() -> str:
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def _config_parser() -> argparse.ArgumentParser:
+    """The flags a ``--compare`` configuration may set: every pipeline flag, --realtime
+    and --no-render; unset flags keep the command line's values."""
+    from poselive.apps.options import add_flags, add_pipeline_flags, parser
+
+    p = parser("--compare CONFIG", argument_default=argparse.SUPPRESS, add_help=False)
+    add_pipeline_flags(p)
+    add_flags(p, "realtime")
+    p.add_argument("--no-render", action="store_true")
+    for action in p._actions:
+        action.default = argparse.SUPPRESS
+    return p
+
+
+def _configs(a: argparse.Namespace) -> list[tuple[str, argparse.Namespace]]:
+    """(label, flags) of every configuration to run: the command line's alone, or each
+    ``--compare`` string on top of it."""
+    import copy
+    import shlex
+
+    from poselive.errors import ConfigError
+
+    if not a.compare:
+        return [("this run", a)]
+    p = _config_parser()
+    out = []
+    for text in a.compare:
+        ns = copy.copy(a)
+        try:
+            words = shlex.split(text)
+            extra, rest = p.parse_known_args(words)
+        except (ValueError, SystemExit) as exc:
+            raise ConfigError(f"--compare {text!r}: not a valid set of flags ({exc})") from None
+        if rest:
+            raise ConfigError(f"--compare {text!r}: unknown flag(s) {' '.join(rest)}; a configuration takes "
+                              f"pipeline flags (--det, --pose, --threads, --det-interval, ...), --realtime "
+                              f"and --no-render")
+        vars(ns).update(vars(extra))
+        out.append((text.strip() or "(defaults)", ns))
+    return out
+
+
+class _Counter:
+    """``on_result``: counts frames and persons that left the last stage."""
+
+    def __init__(self) -> None:
+        self.frames = 0
+        self.persons = 0
+
+    def __call__(self, packet) -> None:
+        self.frames += 1
+        self.persons += 0 if packet.poses is None else len(packet.poses)
+
+
+def _bench_one(ns: argparse.Namespace, models_cache: dict, tmp: str) -> dict:
+    """One measured run of the real graph (after a warm-up run with the same models)."""
+    import os
+    import resource
+    import time
+
+    from poselive.apps.options import pipeline_options
+    from poselive.apps.pipeline import build_pipeline, default_threads, open_models, pose_threads
+
+    render = not ns.no_render
+    counter = _Counter()
+    opts = pipeline_options(ns, render=render, out=os.path.join(tmp, "bench.mp4") if render else None,
+                            on_result=counter)
+    key = (opts.det, opts.pose, opts.backend, opts.threads, pose_threads(opts))
+    if key not in models_cache:
+        models_cache[key] = open_models(opts)
+    models = models_cache[key]
+    if ns.warmup > 0:
+        # Warm the engines (first calls allocate) and the file cache, outside the timing.
+        warm = pipeline_options(ns, render=render, out=os.path.join(tmp, "warmup.mp4") if render else None)
+        build_pipeline(warm, models).graph.run(max_frames=ns.warmup, handle_signals=False)
+    pipe = build_pipeline(opts, models)
+    load = _load_average()
+    r0, c0 = resource.getrusage(resource.RUSAGE_SELF), time.perf_counter()
+    stats = pipe.graph.run(max_frames=ns.max_frames)
+    r1, c1 = resource.getrusage(resource.RUSAGE_SELF), time.perf_counter()
+    if stats.error:
+        from poselive.errors import PoseliveError
+
+        raise PoseliveError(f"the benchmark run failed: {stats.error}")
+    cpu = (r1.ru_utime - r0.ru_utime + r1.ru_stime - r0.ru_stime) / max(c1 - c0, 1e-9)
+    stages = {}
+    for st in [stats.source, *stats.stages.values()]:
+        stages[st.name] = {"p50_ms": st.p50_ms, "p95_ms": st.p95_ms, "p99_ms": st.p99_ms, "mean_ms": st.mean_ms,
+                           "utilisation": st.utilisation, "busy_s": st.busy_s, "drops": st.drops,
+                           "queue_max": st.queue_max_depth, "queue_capacity": st.queue_capacity}
+    # The slowest stage's busy time per frame sets the best throughput the graph could
+    # reach; the source is left out (its time includes waiting for a paced file).
+    busiest = max(stats.stages.values(), key=lambda st: st.busy_s / max(st.frames, 1))
+    ideal = busiest.frames / busiest.busy_s if busiest.busy_s > 0 else None
+    threads = {"detector": opts.threads or default_threads(), "pose": pose_threads(opts)}
+    src = pipe.source
+    return {
+        "models": {role: os.path.basename(path) for role, (path, _) in pipe.models.items()},
+        "model_paths": {role: path for role, (path, _) in pipe.models.items()},
+        "backend": sorted({be for _, be in pipe.models.values()}),
+        "threads_per_model": threads,
+        "source": {"name": str(ns.source), "fps": src.fps, "size": list(src.size) if src.size else None,
+                   "live": bool(src.is_live), "realtime": bool(opts.realtime)},
+        "render": render, "det_interval": opts.det_interval,
+        "frames": stats.frames_out, "frames_in": stats.frames_in, "wall_s": stats.wall_time_s,
+        "fps": stats.fps, "ideal_fps": ideal, "slowest_stage": busiest.name,
+        "efficiency": stats.fps / ideal if ideal else None,
+        "latency_p50_ms": stats.latency_p50_ms, "latency_p95_ms": stats.latency_p95_ms,
+        "drops": stats.drops, "persons_per_frame": counter.persons / max(counter.frames, 1),
+        "cpu_percent": 100.0 * cpu, "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0,
+        "load_average": load, "stages": stages, "pipeline": stats.to_dict(),
+    }
+
+
+_NUMERIC = ("fps", "ideal_fps", "efficiency", "latency_p50_ms", "latency_p95_ms", "drops", "persons_per_frame",
+            "cpu_percent", "peak_rss_mb", "wall_s")
+
+
+def _median_run(runs: list[dict]) -> dict:
+    """One run's fields with every number the median over the runs (stages included)."""
+    import statistics
+
+    def med(values):
+        vals = [v for v in values if v is not None]
+        return statistics.median(vals) if vals else None
+
+    out = dict(runs[-1])
+    for k in _NUMERIC:
+        out[k] = med(r[k] for r in runs)
+    out["stages"] = {name: {f: med(r["stages"][name][f] for r in runs if name in r["stages"])
+                            for f in runs[-1]["stages"][name]} for name in runs[-1]["stages"]}
+    out["fps_runs"] = [r["fps"] for r in runs]
+    out.pop("pipeline", None)
+    return out
+
+
+def _f(x: float | None, fmt: str = ".1f", unit: str = "") -> str:
+    return "-" if x is None else f"{x:{fmt}}{unit}"
+
+
+def _aligned(rows: list[list[str]], right_from: int = 1) -> list[str]:
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    return ["  ".join(c.ljust(w) if i < right_from else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths))).rstrip()
+            for r in rows]
+
+
+def _latency_note(m: dict) -> str:
+    if m["source"]["live"] or m["source"]["realtime"]:
+        return "from each frame's arrival to the output"
+    return "from read to output: on a file this is mostly waiting in the lossless queues; --realtime for live latency"
+
+
+def _machine_line(machine: dict) -> str:
+    ort = f", ONNX Runtime {machine['onnxruntime']}" if machine.get("onnxruntime") else ""
+    return (f"{machine.get('cpu_name') or machine['cpu']}, {machine['cores']} cores, Python {machine['python']}{ort}, "
+            f"load average {_f(machine.get('load_average'), '.1f')}")
+
+
+def format_report(configs: list[dict], machine: dict, frames: int, warmup: int, rounds: int) -> list[str]:
+    """The readable report: one configuration as a block and a stage table; several side
+    by side with ratios against the first."""
+    lines = []
+    first = configs[0]["median"]
+    src = first["source"]
+    size = "x".join(str(v) for v in src["size"]) if src["size"] else "?"
+    lines.append(f"poselive bench: {src['name']} ({size}, {_f(src['fps'], '.1f')} fps), {frames} frames after "
+                 f"{warmup} warm-up, {rounds} round{'s' if rounds != 1 else ''}"
+                 f"{' interleaved' if len(configs) > 1 and rounds > 1 else ''}")
+    lines.append(f"{'machine':<12}{_machine_line(machine)}")
+    if len(configs) == 1:
+        m = first
+        rows = [["models", f"detector {m['models'].get('detector')}, pose {m['models'].get('pose')}"],
+                ["backend", f"{', '.join(m['backend'])}, CPU threads: detector {m['threads_per_model']['detector']}, "
+                            f"pose {m['threads_per_model']['pose']}"],
+                ["work", ("decode, detect" + (f" every {m['det_interval']} frames" if m['det_interval'] > 1 else "")
+                          + ", pose, track" + (", draw, H.264 encode" if m["render"] else ", no render")
+                          + (", paced at the file's frame rate (--realtime)" if src["realtime"] else ""))],
+                ["throughput", f"{_f(m['fps'], '.2f')} fps; the slowest stage ({m['slowest_stage']}) allows "
+                               f"{_f(m['ideal_fps'], '.2f')} fps: {_f(100 * m['efficiency'] if m['efficiency'] else None, '.0f')} %"],
+                ["end-to-end", f"p50 {_f(m['latency_p50_ms'])} ms, p95 {_f(m['latency_p95_ms'])} ms "
+                               f"({_latency_note(m)})"],
+                ["drops", str(m["drops"])],
+                ["persons", f"{m['persons_per_frame']:.2f} per frame"],
+                ["process", f"CPU {m['cpu_percent']:.0f} % (100 % = one core), peak RSS {m['peak_rss_mb']:.0f} MB"]]
+        lines += [f"{k:<12}{v}" for k, v in rows]
+        lines.append("")
+        table = [["stage", "p50 ms", "p95 ms", "p99 ms", "util", "queue", "drops"]]
+        for name, st in m["stages"].items():
+            q = f"{st['queue_max']:.0f}/{st['queue_capacity']:.0f}" if st["queue_capacity"] else "-"
+            table.append([name, _f(st["p50_ms"]), _f(st["p95_ms"]), _f(st["p99_ms"]),
+                          _f(100 * st["utilisation"], ".0f", " %"), q, _f(st["drops"], ".0f")])
+        lines += _aligned(table)
+        return lines
+    # several configurations, side by side
+    base = first["fps"]
+    head = ["", *[c["label"] for c in configs]]
+    rows = [head,
+            ["models", *[" + ".join(Path(m).stem for m in c["median"]["models"].values()) for c in configs]],
+            ["backend", *[f"{', '.join(c['median']['backend'])}" for c in configs]],
+            ["threads det/pose", *[f"{c['median']['threads_per_model']['detector']}/{c['median']['threads_per_model']['pose']}"
+                                   for c in configs]],
+            ["render", *["draw + H.264" if c["median"]["render"] else "no" for c in configs]],
+            ["fps (median)", *[_f(c["median"]["fps"], ".2f") for c in configs]],
+            ["fps per round", *[" ".join(f"{x:.1f}" for x in c["median"]["fps_runs"]) for c in configs]],
+            ["vs first", *[f"{c['median']['fps'] / base:.2f}x" if base else "-" for c in configs]],
+            ["of slowest stage", *[_f(100 * c["median"]["efficiency"] if c["median"]["efficiency"] else None, ".0f", " %")
+                                   for c in configs]],
+            ["e2e p50 ms", *[_f(c["median"]["latency_p50_ms"]) for c in configs]],
+            ["e2e p95 ms", *[_f(c["median"]["latency_p95_ms"]) for c in configs]],
+            ["drops", *[_f(c["median"]["drops"], ".0f") for c in configs]],
+            ["persons/frame", *[_f(c["median"]["persons_per_frame"], ".2f") for c in configs]],
+            ["CPU %", *[_f(c["median"]["cpu_percent"], ".0f") for c in configs]],
+            ["peak RSS MB", *[_f(c["median"]["peak_rss_mb"], ".0f") for c in configs]]]
+    names = list(dict.fromkeys(n for c in configs for n in c["median"]["stages"]))
+    rows.append(["stage: p50/p95/p99 ms, util", *["" for _ in configs]])
+    for n in names:
+        cells = []
+        for c in configs:
+            st = c["median"]["stages"].get(n)
+            cells.append("-" if st is None else f"{_f(st['p50_ms'])}/{_f(st['p95_ms'])}/{_f(st['p99_ms'])}, "
+                                                f"{_f(100 * st['utilisation'], '.0f')} %")
+        rows.append([f"  {n}", *cells])
+    lines += _aligned(rows)
+    return lines
+
+
+def run_pipeline_bench(a: argparse.Namespace) -> dict:
+    """Run every configuration ``rounds`` times, interleaved; print the report; return the
+    JSON result."""
+    import tempfile
+
+    configs = _configs(a)
+    rounds = a.rounds if a.rounds else (3 if len(configs) > 1 else 1)
+    machine = machine_info()
+    machine["cpu_name"] = _cpu_name()
+    machine["load_average"] = _load_average()
+    runs: dict[str, list[dict]] = {label: [] for label, _ in configs}
+    models_cache: dict = {}
+    with tempfile.TemporaryDirectory(prefix="poselive-bench-") as tmp:
+        for rnd in range(rounds):
+            for label, ns in configs:
+                r = _bench_one(ns, models_cache, tmp)
+                runs[label].append(r)
+                if len(configs) > 1 or rounds > 1:
+                    print(f"round {rnd + 1}/{rounds} {label}: {r['fps']:.2f} fps", file=sys.stderr, flush=True)
+    machine["load_average_after"] = _load_average()
+    out = [{"label": label, "runs": runs[label], "median": _median_run(runs[label])} for label, _ in configs]
+    for line in format_report(out, machine, a.max_frames, a.warmup, rounds):
+        print(line)
+    base = out[0]["median"]["fps"]
+    result = {"machine": machine, "frames": a.max_frames, "warmup": a.warmup, "rounds": rounds,
+              "configs": [{"label": c["label"], **c["median"]} for c in out],
+              "ratios": {c["label"]: c["median"]["fps"] / base for c in out} if base else {},
+              "runs": {c["label"]: [{k: v for k, v in r.items() if k != "pipeline"} for r in c["runs"]] for c in out},
+              "pipeline": out[0]["runs"][-1]["pipeline"], "source": str(a.source)}
+    return result
+
+
 def run_bench(a: argparse.Namespace) -> int:
     """Run the benchmark the flags ask for and print a table (and JSON if asked)."""
     result: dict = {"machine": machine_info()}
@@ -155,16 +435,7 @@ def run_bench(a: argparse.Namespace) -> int:
             print("poselive: error: no benchmark row could run here (see the reasons above)", file=sys.stderr)
             return 1
     else:
-        from poselive.apps.options import pipeline_options
-        from poselive.apps.pipeline import build_pipeline
-
-        pipe = build_pipeline(pipeline_options(a))
-        stats = pipe.graph.run(max_frames=a.max_frames)
-        result["pipeline"] = stats.to_dict()
-        result["source"] = a.source
-        from poselive.apps.summary import summary_lines
-
-        print("\n".join(summary_lines(stats, pipe.models)))
+        result = run_pipeline_bench(a)
     if a.json:
         with open(a.json, "w") as f:
             json.dump(result, f, indent=2, default=lambda o: o.tolist() if isinstance(o, np.ndarray) else str(o))

@@ -321,8 +321,22 @@ def make_parser() -> argparse.ArgumentParser:
     bn.add_argument("--channels-last", action="store_true", help="--model-only: torch channels-last")
     bn.add_argument("--markdown", action="store_true", help="--model-only: print docs/benchmarks.md table rows")
     bn.add_argument("--iters", type=int, default=50, metavar="N", help="--model-only: timed calls per batch size")
-    add_flags(bn, "max_frames", max_frames=dict(default=200, help="pipeline benchmark: frames to run"))
-    bn.add_argument("--json", metavar="JSON", help="write the results here (default: print only)")
+    bn.add_argument("--frames", "--max-frames", dest="max_frames", type=int, default=200, metavar="N",
+                    help="pipeline benchmark: frames to measure")
+    bn.add_argument("--warmup", type=int, default=20, metavar="N",
+                    help="pipeline benchmark: frames run first with the same models, not measured")
+    bn.add_argument("--rounds", type=int, default=None, metavar="N",
+                    help="runs of each configuration, interleaved; the report shows medians "
+                         "(default: 3 with --compare, else 1)")
+    bn.add_argument("--compare", nargs="+", metavar="CONFIG",
+                    help="run several configurations side by side, each a quoted set of pipeline flags on top "
+                         "of the command line's, e.g. --compare '--det-interval 1' '--det-interval 5' "
+                         "(default: the command line's configuration alone)")
+    bn.add_argument("--no-render", action="store_true",
+                    help="pipeline benchmark: leave out drawing and H.264 encoding of the annotated video")
+    add_flags(bn, "realtime")
+    bn.add_argument("--json", metavar="JSON", help="write the results here, the same fields as printed "
+                                                   "(default: print only)")
     add_pipeline_flags(bn)
 
     from poselive.labeling.cli import add_parser as add_label_parser

@@ -13,7 +13,7 @@ from poselive.errors import ConfigError
 
 # Kept importable from here: the apps used to find it in this module.
 __all__ = ["PipelineOptions", "Pipeline", "Models", "open_models", "build_pipeline", "source_names",
-           "output_for", "default_threads"]
+           "output_for", "default_threads", "pose_threads"]
 
 
 @dataclass
@@ -33,6 +33,17 @@ def default_threads() -> int:
     """CPU threads per model: the detector and pose stages run at the same time, so each
     gets half the cores (measured on 2 cores: 13.0 fps with 1 thread each, 9.5 with 2)."""
     return max(1, (os.cpu_count() or 2) // 2)
+
+
+def pose_threads(opts: PipelineOptions) -> int:
+    """CPU threads for the pose model. With detection every N > 1 frames the detector's
+    thread is idle most of the time, so unless --threads says otherwise the pose model
+    (then the only busy model) gets every core instead of half of them."""
+    if opts.threads:
+        return opts.threads
+    if opts.det_interval > 1 or opts.adaptive_interval:
+        return max(1, os.cpu_count() or 2)
+    return default_threads()
 
 
 def _open_engine(path: str | os.PathLike, backend: str, threads: int | None):
@@ -59,7 +70,7 @@ def open_models(opts: PipelineOptions, shared: bool = False) -> Models:
     det_path = assets.resolve_model(opts.det, "det")
     pose_path = assets.resolve_model(opts.pose, "pose")
     det_engine = _open_engine(det_path, opts.backend, opts.threads)
-    pose_engine = _open_engine(pose_path, opts.backend, opts.threads)
+    pose_engine = _open_engine(pose_path, opts.backend, pose_threads(opts))
     if shared:
         from engines.base import shareable
 

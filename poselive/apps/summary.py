@@ -16,6 +16,11 @@ def head_line(stats: Any) -> str:
     text = (f"{stats.frames_out}/{stats.frames_in} frames in {stats.wall_time_s:.1f} s, {stats.fps:.1f} fps, "
             f"end-to-end latency p50 {_ms(stats.latency_p50_ms)} ms, p95 {_ms(stats.latency_p95_ms)} ms, "
             f"{stats.drops} dropped")
+    first = next(iter(stats.stages.values()), None)
+    if first is not None and first.policy == "lossless":
+        # A file read as fast as the graph takes it: the latency is mostly time spent
+        # waiting in the full lossless queues, not the time one frame takes.
+        text += " (latency on a file is mostly queueing; --realtime measures live latency)"
     if stats.discarded:
         text += f", {stats.discarded} discarded"
     st = stats.source_status or {}

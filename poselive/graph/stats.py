@@ -95,6 +95,7 @@ class StageStats:
     mean_ms: float | None = None
     p50_ms: float | None = None
     p95_ms: float | None = None
+    p99_ms: float | None = None
     max_ms: float | None = None
     busy_s: float = 0.0
     utilisation: float = 0.0  # busy_s / wall time: near 1.0 marks the bottleneck
@@ -115,6 +116,7 @@ class StageStats:
             ordered = np.sort(samples)
             s.mean_ms, s.max_ms = _ms(_mean(ordered)), _ms(ordered[-1])
             s.p50_ms, s.p95_ms = _ms(_quantile(ordered, 0.5)), _ms(_quantile(ordered, 0.95))
+            s.p99_ms = _ms(_quantile(ordered, 0.99))
         s.utilisation = round(total / wall_s, 4) if wall_s > 0 else 0.0
         return s
 

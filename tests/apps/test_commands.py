@@ -44,6 +44,52 @@ def test_bench_pipeline_and_model_only(teachers, tmp_path):
     assert rows[0]["backend"] == "onnxruntime" and rows[0]["batch"] == 1 and rows[0]["p50_ms"] > 0
 
 
+def test_bench_table_and_json_on_a_real_clip(tmp_path):
+    """`poselive bench sample`: the real graph with render and H.264 encode, a readable
+    report (models, backend, threads, machine, throughput, latency, drops, persons, CPU,
+    RSS, one row per stage with p50/p95/p99), and the same fields in the JSON."""
+    out = tmp_path / "b.json"
+    r = run_cli("bench", "sample", "--frames", "6", "--warmup", "2", "--json", str(out))
+    assert r.returncode == 0, r.stderr
+    text = r.stdout
+    for word in ("poselive-det-nano.onnx", "poselive-pose-t-hm.onnx", "onnxruntime", "CPU threads", "machine",
+                 "fps", "end-to-end", "drops", "per frame", "peak RSS", "p99 ms", "video_sink", "render"):
+        assert word in text, word
+    res = json.loads(out.read_text())
+    (cfg,) = res["configs"]
+    assert cfg["frames"] == 6 and cfg["render"] and cfg["persons_per_frame"] > 0
+    assert cfg["cpu_percent"] > 0 and cfg["peak_rss_mb"] > 50 and cfg["fps"] > 0
+    st = cfg["stages"]["pose"]
+    assert st["p50_ms"] <= st["p95_ms"] <= st["p99_ms"] and 0 < st["utilisation"] <= 1
+    assert set(cfg["stages"]) >= {"detector", "pose", "tracker", "render", "video_sink"}
+    # the stage row in the table is the JSON's p50
+    row = next(line for line in text.splitlines() if line.startswith("pose "))
+    assert f"{st['p50_ms']:.1f}" in row
+
+
+def test_bench_compare_runs_configurations_side_by_side(tmp_path):
+    out = tmp_path / "c.json"
+    r = run_cli("bench", "sample", "--frames", "6", "--warmup", "0", "--rounds", "2", "--no-render",
+                "--compare", "--det-interval 1", "--det-interval 3", "--json", str(out))
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    head = next(line for line in lines if "--det-interval 1" in line)
+    assert head.index("--det-interval 1") < head.index("--det-interval 3")
+    assert any(line.startswith("vs first") and "1.00x" in line for line in lines)
+    assert r.stderr.count("round ") == 4  # 2 rounds x 2 configurations, interleaved
+    res = json.loads(out.read_text())
+    assert [c["label"] for c in res["configs"]] == ["--det-interval 1", "--det-interval 3"]
+    assert [c["det_interval"] for c in res["configs"]] == [1, 3]
+    assert res["ratios"]["--det-interval 1"] == 1.0 and res["ratios"]["--det-interval 3"] > 0
+    assert all(len(c["fps_runs"]) == 2 and not c["render"] for c in res["configs"])
+    assert "video_sink" not in res["configs"][0]["stages"]
+
+
+def test_bench_compare_with_a_bad_flag_is_one_clear_line():
+    r = run_cli("bench", "sample", "--frames", "2", "--compare", "--det-interval 1", "--no-such-flag 3")
+    assert r.returncode != 0 and "--no-such-flag" in r.stderr and "Traceback" not in r.stderr
+
+
 def test_eval_command_on_a_teacher(shared, teachers, tmp_path):
     """`poselive eval` reproduces MoveNet Lightning's COCO AP on coco-mini/val2017 (≈0.362)."""
     data = shared / "data" / "coco-mini"
