@@ -36,6 +36,48 @@ def _fixed(x: float, y: float) -> tuple[int, int]:
     return (int(round(x * _ONE)), int(round(y * _ONE)))
 
 
+def _overlaps(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> bool:
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+
+
+def place_labels(labels: list[tuple[str, np.ndarray, BGR]], shape: tuple[int, ...], scale: float,
+                 thick: int) -> list[tuple[str, tuple[int, int, int, int], BGR]]:
+    """Rectangles (x1, y1, x2, y2) for ID labels that do not overlap one another.
+
+    Each label tries, in order: above its box's top-left corner, just inside it, above and
+    inside the top-right corner; then those spots moved further up or down in steps of one
+    label height. Boxes are served from the top of the image down, so in a group the
+    people in front (lower in the image) move, not the ones already labelled."""
+    h, w = shape[:2]
+    order = sorted(range(len(labels)), key=lambda i: (float(labels[i][1][1]), float(labels[i][1][0])))
+    placed: list[tuple[int, int, int, int]] = []
+    out = []
+    for i in order:
+        text, box, color = labels[i]
+        (tw, th), base = cv2.getTextSize(text, _FONT, scale, thick)
+        lw, lh = tw + 4, th + base + 2
+        bx1, by1, bx2 = int(box[0]), int(box[1]), int(box[2])
+        spots = [(bx1, by1 - lh), (bx1, by1), (bx2 - lw, by1 - lh), (bx2 - lw, by1)]
+        for step in range(1, 6):
+            for x, y in [(bx1, by1 - lh), (bx2 - lw, by1 - lh)]:
+                spots += [(x, y - step * lh), (x, y + (step + 1) * lh)]
+        chosen = None
+        for x, y in spots:
+            x = min(max(x, 0), max(0, w - lw))
+            y = min(max(y, 0), max(0, h - lh))
+            rect = (x, y, x + lw, y + lh)
+            if not any(_overlaps(rect, p) for p in placed):
+                chosen = rect
+                break
+        if chosen is None:  # a crowd with no free spot nearby: keep the first, on top
+            x, y = spots[0]
+            x, y = min(max(x, 0), max(0, w - lw)), min(max(y, 0), max(0, h - lh))
+            chosen = (x, y, x + lw, y + lh)
+        placed.append(chosen)
+        out.append((text, chosen, color))
+    return out
+
+
 class Renderer:
     """Sets ``packet.rendered``: the image with poses, boxes, IDs and an FPS/latency HUD."""
 
@@ -70,15 +112,19 @@ class Renderer:
             self._trails(img, trails, thick)
         if poses is not None and len(poses):
             ids = poses.track_ids
+            labels = []
             for i in range(len(poses)):
                 tid = int(ids[i]) if ids is not None and ids[i] >= 0 else None
                 if self.draw_boxes:
                     color = track_color(tid) if tid is not None else _BOX_COLOR
                     self._box(img, poses.boxes[i], color, thick)
                 if self.draw_ids and tid is not None:
-                    self._label(img, f"#{tid}", poses.boxes[i], track_color(tid), font_scale, thick)
+                    labels.append((f"#{tid}", poses.boxes[i], track_color(tid)))
                 if self.draw_skeleton:
                     self._skeleton(img, poses.keypoints[i], poses.scores[i], thick)
+            # Labels last, placed together, so that neither skeletons nor each other hide them.
+            for text, rect, color in place_labels(labels, img.shape, font_scale, thick):
+                self._draw_label(img, text, rect, color, font_scale, thick)
         elif self.draw_boxes and packet.detections is not None:
             for box in packet.detections.boxes:
                 self._box(img, box, _BOX_COLOR, thick)
@@ -91,13 +137,13 @@ class Renderer:
         cv2.rectangle(img, _fixed(box[0], box[1]), _fixed(box[2], box[3]), color, thick,
                       cv2.LINE_AA, _SHIFT)
 
-    def _label(self, img: np.ndarray, text: str, box: np.ndarray, color: BGR, scale: float,
-               thick: int) -> None:
-        (tw, th), base = cv2.getTextSize(text, _FONT, scale, thick)
-        x, y = int(box[0]), int(box[1])
-        y = max(y, th + base + 2)  # keep the label inside the image for boxes at the top
-        cv2.rectangle(img, (x, y - th - base - 2), (x + tw + 4, y), color, -1)
-        cv2.putText(img, text, (x + 2, y - base), _FONT, scale, (0, 0, 0), thick, cv2.LINE_AA)
+    def _draw_label(self, img: np.ndarray, text: str, rect: tuple[int, int, int, int], color: BGR,
+                    scale: float, thick: int) -> None:
+        x1, y1, x2, y2 = rect
+        base = cv2.getTextSize(text, _FONT, scale, thick)[1]
+        cv2.rectangle(img, (x1, y1), (x2, y2), color, -1)
+        cv2.rectangle(img, (x1, y1), (x2, y2), (0, 0, 0), 1)  # an edge keeps touching labels apart
+        cv2.putText(img, text, (x1 + 2, y2 - base), _FONT, scale, (0, 0, 0), thick, cv2.LINE_AA)
 
     def _skeleton(self, img: np.ndarray, kpts: np.ndarray, scores: np.ndarray, thick: int) -> None:
         ok = (scores > self.kpt_threshold) & np.isfinite(kpts).all(-1)  # a NaN must not crash drawing
@@ -121,7 +167,9 @@ class Renderer:
         if stats.get("fps") is not None:
             lines.append(f"FPS {float(stats['fps']):.1f}")
         if stats.get("latency_ms") is not None:
-            lines.append(f"latency {float(stats['latency_ms']):.0f} ms")
+            # end-to-end: from capture (live) or from reading the frame (file) to the output
+            where = "" if stats.get("live", True) else " (file)"
+            lines.append(f"end-to-end {float(stats['latency_ms']):.0f} ms{where}")
         if stats.get("drops"):
             lines.append(f"dropped {int(stats['drops'])}")
         if stats.get("reconnects"):

@@ -110,6 +110,10 @@ class PoseTracker:
       (a pose model is rarely confident on background) and overlap no confirmed or lost
       track by more than ``low_track_max_iou`` box IoU (there it is more likely a second
       box on a known person, or someone hidden whose track is about to come back);
+    - ``confirm_score``: a new track whose detection scores at least this and shows a
+      skeleton (``low_track_keypoints`` keypoints above ``low_track_keypoint_threshold``)
+      is confirmed at once, so the person has an ID from their first frame; less sure
+      ones wait ``min_hits`` frames (None: all wait, except on the tracker's first frame);
     - ``border_reentry``: park lost tracks at the image border instead of letting them
       drift out of it, and compare boxes clipped to the image, so that a person who steps
       out and back in where they left keeps their ID. Off by default: where people pass
@@ -126,7 +130,7 @@ class PoseTracker:
                  min_keypoints: int = 3, image_size: tuple[int, int] | None = None,
                  border_reentry: bool = False, low_track_hits: int = 2,
                  low_track_keypoints: int = 4, low_track_keypoint_threshold: float = 0.5,
-                 low_track_max_iou: float = 0.3) -> None:
+                 low_track_max_iou: float = 0.3, confirm_score: float | None = 0.7) -> None:
         if not 0.0 <= oks_weight <= 1.0:
             raise ConfigError(f"oks_weight must be within [0, 1], got {oks_weight}")
         if not 0.0 <= low_threshold <= high_threshold:
@@ -154,12 +158,16 @@ class PoseTracker:
         self.low_track_hits = low_track_hits
         self.low_track_keypoints = low_track_keypoints
         self.low_track_max_iou = low_track_max_iou
+        self.confirm_score = confirm_score
         self.low_track_keypoint_threshold = low_track_keypoint_threshold
         self.kf = BoxKalmanFilter()
         self.tracks: dict[int, Track] = {}
         self._next_id = 1
         self._frame = 0
         self._time: float | None = None
+        # ByteTrack's rule: on the first frame nobody can be confused with an older track,
+        # so confident detections get their ID at once instead of after min_hits frames.
+        self._first_frame = True
 
     # -- public API -----------------------------------------------------------------------
 
@@ -167,6 +175,7 @@ class PoseTracker:
         """Forget all tracks (IDs keep counting up, so they are still never reused)."""
         self.tracks.clear()
         self._time = None
+        self._first_frame = True
 
     def update(self, boxes: np.ndarray, scores: np.ndarray, keypoints: np.ndarray | None = None,
                keypoint_scores: np.ndarray | None = None, t: float | None = None) -> np.ndarray:
@@ -263,6 +272,7 @@ class PoseTracker:
                 tr.state = TrackState.REMOVED
             if tr.state == TrackState.REMOVED:
                 del self.tracks[tid]
+        self._first_frame = False
         return out_ids
 
     def confirmed_ids(self) -> list[int]:
@@ -386,6 +396,16 @@ class PoseTracker:
         confident = keypoint_scores[di] > self.low_track_keypoint_threshold
         return int(confident.sum()) >= self.low_track_keypoints
 
+    def _sure_at_sight(self, di: int, scores: np.ndarray, keypoint_scores: np.ndarray | None) -> bool:
+        """Whether a new high-score track is confirmed at once (its ID from its first frame):
+        on the tracker's first frame (ByteTrack's rule: there is no older track to confuse
+        it with), or when the detector is sure (``confirm_score``) and the pose shows a
+        skeleton; other new tracks wait ``min_hits`` frames."""
+        if self._first_frame:
+            return True
+        return (self.confirm_score is not None and float(scores[di]) >= self.confirm_score
+                and self._has_skeleton(di, keypoint_scores))
+
     def _start(self, di: int, boxes, scores, keypoints, keypoint_scores, t: float,
                out_ids: np.ndarray, low_score: bool = False) -> None:
         mean, cov = self.kf.initiate(box_xyxy_to_xyah(boxes[di]))
@@ -397,7 +417,7 @@ class PoseTracker:
                    float(scores[di]), born=t, last_seen=t, time=t, last_box=boxes[di].copy(),
                    required_hits=self.low_track_hits if low_score else self.min_hits,
                    low_born=low_score)
-        if tr.required_hits <= 1:
+        if tr.required_hits <= 1 or (not low_score and self._sure_at_sight(di, scores, keypoint_scores)):
             tr.state = TrackState.CONFIRMED
             out_ids[di] = tid
         self.tracks[tid] = tr

@@ -91,3 +91,35 @@ def test_detections_without_poses_draw_boxes():
     out = Renderer(COCO, hud=False)(FramePacket(0, 0.0, img, detections=dets)).rendered
     diff = changed(out, img)
     assert diff[100, 19:22].any() and not diff[100, 40:80].any() and not diff[:, 150:].any()
+
+
+def test_id_labels_of_a_group_do_not_overlap():
+    from poselive.stages.render import place_labels
+
+    # Five people side by side, boxes overlapping heavily (a group walking together).
+    boxes = [np.array([100 + 12 * i, 200 + 3 * i, 160 + 12 * i, 360], np.float32) for i in range(5)]
+    labels = [(f"#{10 + i}", b, track_color(10 + i)) for i, b in enumerate(boxes)]
+    rects = [r for _, r, _ in place_labels(labels, (480, 640, 3), 0.53, 1)]
+    for i, a in enumerate(rects):
+        assert 0 <= a[0] < a[2] <= 640 and 0 <= a[1] < a[3] <= 480
+        for b in rects[i + 1:]:
+            assert not (a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]), (a, b)
+    # each label stays near its own box (within a few label heights of its top edge)
+    for (_, box, _), r in zip(labels, rects):
+        assert abs(r[1] - box[1]) < 6 * (r[3] - r[1]) and box[0] - 80 <= r[0] <= box[2]
+
+
+def test_hud_shows_fps_only_once_measured_and_names_the_latency():
+    from poselive.apps.pipeline import HUD_MIN_FRAMES, hud_stats
+    from poselive.graph.stats import GraphStats
+
+    early = hud_stats(GraphStats(frames_out=1, fps_recent=0.0, latency_p50_ms=50.0), live=True)
+    assert early["fps"] is None and early["latency_ms"] == 50.0
+    later = hud_stats(GraphStats(frames_out=HUD_MIN_FRAMES, fps_recent=12.0), live=False)
+    assert later["fps"] == 12.0 and later["live"] is False
+    packet, _ = one_person()
+    no_fps = Renderer(COCO, stats_provider=lambda: early)(packet).rendered
+    with_fps = Renderer(COCO, stats_provider=lambda: {**early, "fps": 12.0})(packet).rendered
+    # The FPS line adds a second line to the panel: the panel is taller.
+    dark = lambda img: int((img[:, :5].max(-1) < 40).any(-1).sum())  # noqa: E731 - rows of the darkened panel
+    assert dark(with_fps) > dark(no_fps) > 0

@@ -28,12 +28,33 @@ def frame(*people, scores=None):
 
 def test_tentative_then_confirmed_and_stable_id():
     tr = PoseTracker(min_hits=2)
-    ids0 = tr.update(*frame(person(100)), t=0.0)
+    tr.update(*frame(), t=0.0)  # not the tracker's first frame any more
+    ids0 = tr.update(*frame(person(100), scores=[0.6]), t=1 / 30)  # sure enough to track, not at sight
     assert ids0.tolist() == [-1]
     assert list(tr.tracks.values())[0].state == TrackState.TENTATIVE
-    ids = [tr.update(*frame(person(100 + 5 * i)), t=i / 30)[0] for i in range(1, 20)]
+    ids = [tr.update(*frame(person(100 + 5 * i), scores=[0.6]), t=i / 30)[0] for i in range(2, 20)]
     assert len(set(ids)) == 1 and ids[0] >= 1
     assert tr.tracks[ids[0]].state == TrackState.CONFIRMED
+
+
+def test_ids_from_a_persons_first_frame_where_the_tracker_can():
+    # The tracker's first frame: nobody to confuse anyone with, everyone confident gets an ID.
+    tr = PoseTracker(min_hits=2)
+    first = tr.update(*frame(person(100), person(600), scores=[0.9, 0.6]), t=0.0)
+    assert (first >= 1).all() and len(set(first.tolist())) == 2
+    # Later, a newcomer the detector is sure of (with a skeleton) gets an ID at sight ...
+    ids = tr.update(*frame(person(103), person(603), person(1100), scores=[0.9, 0.6, 0.9]), t=1 / 30)
+    assert ids[:2].tolist() == first.tolist() and ids[2] >= 1 and ids[2] not in first
+    # ... one it is less sure of waits min_hits frames, and so does everyone with the rule off.
+    ids = tr.update(*frame(person(106), person(606), person(1103), person(1500), scores=[0.9, 0.6, 0.9, 0.6]),
+                    t=2 / 30)
+    assert ids[3] == -1
+    tr = PoseTracker(confirm_score=None)
+    tr.update(*frame(), t=0.0)
+    assert tr.update(*frame(person(100)), t=1 / 30).tolist() == [-1]
+    # After reset() (a looping source) the first-frame rule applies again.
+    tr.reset()
+    assert tr.update(*frame(person(100)), t=0.0)[0] >= 1
 
 
 def test_ids_never_reused_after_removal():

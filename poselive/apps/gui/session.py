@@ -269,8 +269,9 @@ class SourceSession(QtCore.QObject):
         if cached is not None and now - cached[0] < 0.25:
             return cached[1]
         st = self.stats()
-        hud = {} if st is None else {"fps": st.fps_recent, "latency_ms": st.latency_p50_ms, "drops": st.drops,
-                                     "reconnects": (st.source_status or {}).get("reconnects")}
+        from poselive.apps.pipeline import hud_stats  # the same HUD as poselive process
+
+        hud = {} if st is None else hud_stats(st, live=bool(getattr(self.pipeline.source, "is_live", True)))
         self._hud_cache = (now, hud)
         return hud
 
