@@ -58,7 +58,7 @@ def cmd_process(a: argparse.Namespace) -> int:
     if a.stats_json:
         with open(a.stats_json, "w") as f:
             json.dump(stats.to_dict(), f, indent=2)
-    return 130 if getattr(stats, "interrupted", False) else 0
+    return stats.exit_code()
 
 
 def build_many(a: argparse.Namespace, sources: list, names: list[str], out: str | None = None,
@@ -117,7 +117,7 @@ def _process_many(a: argparse.Namespace) -> int:
     if not pipes:
         return 1
     outcomes = run_many(pipes, show=a.show, max_frames=a.max_frames)
-    interrupted = False
+    code = 0
     for (name, pipe), oc in zip(pipes, outcomes):
         _print_summary(oc.stats, pipe, prefix=f"[{name}] ")
         if oc.error is not None:
@@ -126,11 +126,11 @@ def _process_many(a: argparse.Namespace) -> int:
         if outs["--stats-json"]:
             with open(output_for(outs["--stats-json"], name, True, "--stats-json"), "w") as f:
                 json.dump(oc.stats.to_dict(), f, indent=2)
-        interrupted = interrupted or oc.stats.interrupted
+        code = code or oc.stats.exit_code()
     if failed:
         print(f"poselive: {len(failed)} of {len(sources)} sources failed: {', '.join(failed)}", file=sys.stderr)
         return 1
-    return 130 if interrupted else 0
+    return code
 
 
 def _print_summary(stats, pipe, prefix: str = "") -> None:
@@ -224,6 +224,16 @@ def cmd_bench(a: argparse.Namespace) -> int:
     from poselive.apps.bench import run_bench
 
     return run_bench(a)
+
+
+@command("report")
+def cmd_report(a: argparse.Namespace) -> int:
+    """PNG plots of a JSONL written by `poselive process --json`."""
+    from poselive.apps.report import write_report
+
+    for path in write_report(a.jsonl, a.out):
+        say(f"wrote {path}")
+    return 0
 
 
 @command("label")
@@ -338,6 +348,11 @@ def make_parser() -> argparse.ArgumentParser:
     bn.add_argument("--json", metavar="JSON", help="write the results here, the same fields as printed "
                                                    "(default: print only)")
     add_pipeline_flags(bn)
+
+    rp = subparser("report", "PNG plots of a poses JSONL: persons per frame, track timelines, "
+                   "keypoint confidence over time")
+    rp.add_argument("jsonl", help="a JSONL written by poselive process --json")
+    rp.add_argument("--out", default="out/report", metavar="DIR", help="folder for the PNG files")
 
     from poselive.labeling.cli import add_parser as add_label_parser
 

@@ -64,7 +64,7 @@ def main(argv: list[str] | None = None) -> int:
             pipe = build_pipeline(opts)
             stats = pipe.graph.run(max_frames=a.max_frames)
             print_summary(stats, pipe)
-            return 0
+            return stats.exit_code()
         return _run_many(a, sources)
     except PoseliveError as exc:
         return _error(exc)

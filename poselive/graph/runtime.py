@@ -123,6 +123,7 @@ class Graph:
         self._force = False  # abort in-flight packets instead of draining them
         self._aborted = False
         self._interrupted = False
+        self._signal: int | None = None  # the signal that interrupted the run (exit code 128 + it)
         self._error: tuple[str, BaseException] | None = None
         self._frames_in = 0
         self._frames_out = 0
@@ -308,6 +309,7 @@ class Graph:
             running=self.running,
             stopped=self._stop_at is not None,
             interrupted=self._interrupted,
+            signal=self._signal,
             error=err,
             wall_time_s=round(wall, 6),
             frames_in=self._frames_in,
@@ -386,6 +388,7 @@ class Graph:
             self._restore_signals()
             return
         self._interrupted = True
+        self._signal = int(signum)
         self._request_stop(force=False)
 
     def _restore_signals(self) -> None:

@@ -134,6 +134,7 @@ class GraphStats:
     running: bool = False
     stopped: bool = False
     interrupted: bool = False
+    signal: int | None = None  # SIGINT (2) or SIGTERM (15) when a signal interrupted the run
     error: str | None = None
     wall_time_s: float = 0.0
     frames_in: int = 0
@@ -156,6 +157,13 @@ class GraphStats:
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-serialisable dict (nested dicts for the stages)."""
         return asdict(self)
+
+    def exit_code(self) -> int:
+        """The shell's convention for how the run ended: 0, or 128 + the signal that
+        interrupted it (130 Ctrl-C, 143 SIGTERM)."""
+        if not self.interrupted:
+            return 0
+        return 128 + (self.signal or 2)
 
     def hud(self) -> dict[str, str]:
         """A few short label -> text pairs for an on-screen overlay."""
