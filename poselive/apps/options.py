@@ -32,7 +32,7 @@ class HelpFormatter(argparse.HelpFormatter):
             return text
         default = action.default
         if isinstance(default, (list, tuple)):
-            default = " ".join(str(d) for d in default)
+            default = " ".join(str(d) for d in default) or "none"
         return f"{text} (default: {default})"
 
 
