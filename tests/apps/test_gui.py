@@ -265,3 +265,25 @@ def test_settings_persist_between_runs(qtbot, tmp_path, models):
     s = w2.panel.settings()
     assert (s.det_interval, s.trails, s.realtime) == (3, True, False)
     w2.close()
+
+
+def test_a_file_that_ends_leaves_the_window_open_and_plays_again(qtbot, window, tmp_path):
+    from poselive.sinks import VideoSink
+    from poselive.sources import open_source
+
+    short = tmp_path / "short.mp4"  # the sample's first 8 frames
+    src = open_source(str(SAMPLE))
+    with VideoSink(short, fps=src.fps, size=src.size) as sink:
+        for p in src:
+            sink(p)
+            if p.index == 7:
+                break
+    src.close()
+    w = window([str(short)], realtime=False)
+    qtbot.waitUntil(lambda: w.selected.health() == "ended", timeout=30_000)
+    qtbot.waitUntil(lambda: "ended" in w.health_label.text() and "ended" in w.view.message, timeout=5_000)
+    assert w.isVisible() and w.view.frames_shown >= 1
+    first = w.selected
+    w.toggle_running()  # Start: from the beginning again
+    qtbot.waitUntil(lambda: w.selected is not first and w.selected.health() == "ended", timeout=30_000)
+    assert w.selected.stats().frames_out == 8
