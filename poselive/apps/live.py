@@ -87,8 +87,16 @@ def _run_gui(p: argparse.ArgumentParser, a: argparse.Namespace, sources: list[st
                "det_interval": "det_interval", "det_threshold": "det_threshold",
                "kpt_threshold": "kpt_threshold"}
     overrides = {mapping[k]: given[k] for k in mapping if k in given}
-    if "smooth" in given or "smooth_min_cutoff" in given:
-        overrides["smoothing"] = 5
+    if "smooth_min_cutoff" in given:  # strength s smooths with min_cutoff 4/s Hz
+        overrides["smoothing"] = min(10, max(1, round(4.0 / max(a.smooth_min_cutoff, 1e-3))))
+    elif "smooth" in given or "smooth_beta" in given:
+        overrides["smoothing"] = 4  # min_cutoff 1 Hz, One-Euro's default
+    # Flags without a control in the side panel apply to every pipeline the window builds.
+    extra = {k: given[k] for k in ("det_adapter", "pose_adapter", "adaptive_interval") if k in given}
+    if "no_track" in given:
+        extra["track"] = False
+    if "smooth_beta" in given:
+        extra["smoothing_beta"] = a.smooth_beta
     if "trails" in given:
         overrides["trails"] = a.trails > 0
     if a.fast:
@@ -101,7 +109,8 @@ def _run_gui(p: argparse.ArgumentParser, a: argparse.Namespace, sources: list[st
         from poselive.apps.pipeline import output_for
 
         output_for(a.out, "x", len(sources) > 1, "--out")  # several sources need {name}
-    return run_gui(sources, overrides=overrides, record=a.out, source_options=options, max_frames=a.max_frames)
+    return run_gui(sources, overrides=overrides, record=a.out, source_options=options, max_frames=a.max_frames,
+                   pipeline_extra=extra)
 
 
 def _run_many(a: argparse.Namespace, sources: list[str]) -> int:

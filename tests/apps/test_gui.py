@@ -43,9 +43,9 @@ def window(qtbot, tmp_path, models):
     """Open a window; the test adds sources. Closing it is checked for leftover threads."""
     made = []
 
-    def make(sources=(), **settings):
+    def make(sources=(), extra=None, **settings):
         w = MainWindow(list(sources), settings=Settings(**settings), settings_file=str(tmp_path / "gui.ini"),
-                       output_dir=str(tmp_path / "out"), models=models)
+                       output_dir=str(tmp_path / "out"), models=models, pipeline_extra=extra)
         qtbot.addWidget(w)
         w.show()
         made.append(w)
@@ -287,3 +287,13 @@ def test_a_file_that_ends_leaves_the_window_open_and_plays_again(qtbot, window, 
     w.toggle_running()  # Start: from the beginning again
     qtbot.waitUntil(lambda: w.selected is not first and w.selected.health() == "ended", timeout=30_000)
     assert w.selected.stats().frames_out == 8
+
+
+def test_command_line_flags_without_a_control_reach_every_pipeline(qtbot, window):
+    w = window([str(SAMPLE)], extra={"track": False}, realtime=False, loop=True)
+    s = w.selected
+    qtbot.waitUntil(lambda: s._latest is not None, timeout=30_000)
+    assert "tracker" not in s._latest.timings and "pose" in s._latest.timings
+    w.panel.interval_spin.setValue(2)  # a rebuild keeps them
+    qtbot.waitUntil(lambda: w.selected is not s and w.selected._latest is not None, timeout=30_000)
+    assert w.selected.extra == {"track": False}

@@ -14,11 +14,15 @@ from poselive.errors import require
 
 def run_gui(sources: list[str], overrides: dict | None = None, record: str | None = None,
             source_options: dict | None = None, max_frames: int | None = None,
-            window_out: list | None = None) -> int:
+            pipeline_extra: dict | None = None, window_out: list | None = None) -> int:
     """Open the window on ``sources`` and run until it is closed; returns the exit status.
 
     ``overrides``: ``Settings`` fields the command line set (the rest come from the
-    settings saved by the last run). ``record``: start recording the first source to this MP4 once it runs.
+    settings saved by the last run). ``record``: record the sources from their first frame
+    to this MP4, the JSONL beside it (``{name}`` per source with several). ``max_frames``:
+    stop each source after that many frames and close the window when all have ended.
+    ``pipeline_extra``: ``PipelineOptions`` fields the side panel does not show (adapters,
+    tracking off, adaptive interval), kept for every pipeline the window builds.
     ``window_out``, when given, receives the window (tests)."""
     require("PyQt6.QtWidgets", "gui", "the desktop GUI")
     require("pyqtgraph", "gui", "the GUI's live plots")
@@ -29,7 +33,7 @@ def run_gui(sources: list[str], overrides: dict | None = None, record: str | Non
     app = QtWidgets.QApplication.instance() or QtWidgets.QApplication(sys.argv[:1])
     app.setApplicationName("poselive")
     window = MainWindow(sources, source_options=source_options, overrides=overrides, max_frames=max_frames,
-                        record=record)
+                        record=record, pipeline_extra=pipeline_extra)
     if window_out is not None:
         window_out.append(window)
     previous = signal.signal(signal.SIGINT, lambda *_: window.close())

@@ -111,8 +111,9 @@ class SourceSession(QtCore.QObject):
 
     def __init__(self, spec: str | int, name: str, settings: Settings, models: ModelCache,
                  source_options: dict | None = None, start_at: int = 0, max_frames: int | None = None,
-                 record_to: str | None = None, parent=None) -> None:
+                 record_to: str | None = None, extra: dict | None = None, parent=None) -> None:
         super().__init__(parent)
+        self.extra = dict(extra or {})  # PipelineOptions fields the panel does not show (CLI flags)
         self.max_frames = max_frames
         self.record_to = record_to
         self.spec, self.name = spec, name
@@ -151,6 +152,12 @@ class SourceSession(QtCore.QObject):
                                det_interval=max(1, int(s.det_interval)),
                                smoothing=smoothing_options(s.smoothing), trails=TRAIL_LENGTH,
                                source_options=self.source_options, on_result=self._on_result)
+        for key, value in self.extra.items():
+            if key == "smoothing_beta":
+                if opts.smoothing is not None:
+                    opts.smoothing["beta"] = value
+            else:
+                setattr(opts, key, value)
         source = None
         started = False
         try:

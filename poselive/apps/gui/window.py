@@ -58,8 +58,9 @@ class MainWindow(QtWidgets.QMainWindow):
                  settings_file: str | None = None, output_dir: str | None = None,
                  source_options: dict | None = None, overrides: dict | None = None,
                  max_frames: int | None = None, record: str | None = None,
-                 models: ModelCache | None = None) -> None:
+                 models: ModelCache | None = None, pipeline_extra: dict | None = None) -> None:
         super().__init__()
+        self.pipeline_extra = dict(pipeline_extra or {})
         self.max_frames = max_frames
         self.record_template = record
         self.setWindowTitle("poselive")
@@ -252,7 +253,7 @@ class MainWindow(QtWidgets.QMainWindow):
             record_to = output_for(self.record_template, name, self._several_cli_sources, "--out")
         session = SourceSession(spec, name, settings, self.models, source_options=opts, start_at=start_at,
                                 max_frames=None if self._started_cli_sources else self.max_frames,
-                                record_to=record_to)
+                                record_to=record_to, extra=self.pipeline_extra)
         session.history = History()
         session.frame_ready.connect(lambda s=session: self._on_frame(s))
         session.changed.connect(self._update_health)
