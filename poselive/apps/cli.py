@@ -8,11 +8,12 @@ import sys
 import time
 from typing import Callable
 
+from poselive import interrupts
 from poselive.apps import logs
 from poselive.apps.logs import say
 from poselive.apps.options import (LOG_FLAGS, SOURCE_HELP, HelpFormatter, add_flags, add_pipeline_flags,
                                    pipeline_options)
-from poselive.errors import NoCameraError, PoseliveError
+from poselive.errors import NoCameraError, PoseliveError, StageError
 
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {}
 
@@ -38,26 +39,48 @@ def cmd_process(a: argparse.Namespace) -> int:
         if len(a.source) > 1:
             return _process_many(a)
         a.source = a.source[0]
+    from poselive.apps.options import parse_source
+    from poselive.sinks.paths import check_output_paths
+
+    # Before anything opens: no output may overwrite the source or another output.
+    check_output_paths({"--out": a.out, "--json": a.json, "--csv": a.csv, "--stats-json": a.stats_json},
+                       sources=[parse_source(a.source)])
     progress = Progress(enabled=not a.quiet)
     opts = pipeline_options(a, out=a.out, json=a.json, csv=a.csv, on_result=progress.update,
                             render=bool(a.out or a.show))
     pipe = build_pipeline(opts)
-    total = pipe.source.info.get("frames")
-    if a.max_frames:
-        total = min(total, a.max_frames) if total else a.max_frames
-    progress.start(total=total, live=pipe.source.is_live)
-    if a.show:
-        from poselive.apps.viewer import run_viewer
+    try:
+        interrupts.check()  # a signal that a library swallowed while the models loaded
+        total = pipe.source.info.get("frames")
+        if a.max_frames:
+            total = min(total, a.max_frames) if total else a.max_frames
+        progress.start(total=total, live=pipe.source.is_live)
+    except BaseException:
+        pipe.discard()  # nothing ran: no partial files left behind
+        raise
+    error = None
+    try:
+        if a.show:
+            from poselive.apps.viewer import run_viewer
 
-        stats = run_viewer(pipe.graph, max_frames=a.max_frames, title=f"poselive — {a.source}")
-    else:
-        stats = pipe.graph.run(max_frames=a.max_frames)
+            stats = run_viewer(pipe.graph, max_frames=a.max_frames, title=f"poselive — {a.source}")
+        else:
+            stats = pipe.graph.run(max_frames=a.max_frames)
+    except StageError as exc:  # the outputs are finalised; say what they hold, then the error
+        error, stats = exc, pipe.graph.stats()
+    except BaseException:
+        if not pipe.graph.started:
+            pipe.discard()  # interrupted before the graph started
+        raise
     progress.close()
     say(f"{progress.frames} frames, {progress.persons} persons")
     _print_summary(stats, pipe)
     if a.stats_json:
         with open(a.stats_json, "w") as f:
             json.dump(stats.to_dict(), f, indent=2)
+    if error is not None:
+        print(f"poselive: error: {error}", file=sys.stderr)
+        return 1
     return stats.exit_code()
 
 
@@ -112,10 +135,22 @@ def _process_many(a: argparse.Namespace) -> int:
                                                       ("--stats-json", "stats_json"))}
     for flag, template in outs.items():
         output_for(template, "x", several=True, flag=flag)  # a missing {name} fails before anything opens
+    from poselive.apps.options import parse_source
+    from poselive.sinks.paths import check_output_paths
+
+    check_output_paths([(f"[{name}] {flag}", output_for(t, name, True, flag))
+                        for name in names for flag, t in outs.items()],
+                       sources=[parse_source(s) for s in sources])
     pipes, failed = build_many(a, sources, names, out=a.out, json_path=a.json, csv_path=a.csv,
                                render=bool(a.out or a.show))
     if not pipes:
         return 1
+    try:
+        interrupts.check()
+    except BaseException:
+        for _, pipe in pipes:
+            pipe.discard()
+        raise
     outcomes = run_many(pipes, show=a.show, max_frames=a.max_frames)
     code = 0
     for (name, pipe), oc in zip(pipes, outcomes):
@@ -266,6 +301,7 @@ def make_parser() -> argparse.ArgumentParser:
                     help=SOURCE_HELP + "; several run side by side (one graph each, models shared) and "
                     "need {name} in output paths")
     add_flags(pp, "out", "json", "csv", "stats_json", "max_frames", "realtime", title="outputs")
+    add_flags(pp, "strict")
     pp.add_argument("--show", action="store_true", help="show the annotated frames in a window")
     add_pipeline_flags(pp)
 
@@ -380,16 +416,23 @@ def usage_hint(exc: BaseException, command: str) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `poselive` console script."""
-    args = make_parser().parse_args(argv)
-    logs.configure(logs.verbosity(args))
+    interrupts.install()  # first: Ctrl-C / SIGTERM work from the first instant
+    command = None
     try:
+        args = make_parser().parse_args(argv)
+        command = args.command
+        logs.configure(logs.verbosity(args))
         return COMMANDS[args.command](args)
-    except PoseliveError as exc:
-        print(f"poselive: error: {exc}{usage_hint(exc, args.command)}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print("poselive: interrupted", file=sys.stderr)
-        return 130
+    except SystemExit:
+        raise
+    except BaseException as exc:  # noqa: BLE001 - every interrupt ends here, whatever it became
+        code = interrupts.exit_code(exc)  # 130 / 143 with one line, even if it surfaced as ImportError
+        if code is not None:
+            return code
+        if isinstance(exc, PoseliveError):
+            print(f"poselive: error: {exc}{usage_hint(exc, command or '')}", file=sys.stderr)
+            return 1
+        raise
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ nothing heavy, so building a parser stays fast and torch-free.
 from __future__ import annotations
 
 import argparse
+import os
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -103,6 +104,8 @@ FLAGS: dict[str, tuple[tuple[str, ...], dict[str, Any]]] = {
     "out": (("--out",), dict(metavar="MP4", help="write the annotated video (H.264 MP4) here (default: none)")),
     "json": (("--json",), dict(metavar="JSONL", help="write per-frame keypoints as JSON Lines here (default: none)")),
     "csv": (("--csv",), dict(metavar="CSV", help="write one row per person per frame here (default: none)")),
+    "strict": (("--strict",), dict(
+        action="store_true", help="image folders: stop at an unreadable image instead of skipping it")),
     "stats_json": (("--stats-json",), dict(
         metavar="JSON", help="write the run's statistics (latency, fps, drops) here (default: none)")),
     # logging
@@ -176,12 +179,14 @@ class PipelineOptions:
 
 def source_options(a: argparse.Namespace, source: str | int | None = None) -> dict:
     """Options for the kind of source ``source`` (default ``a.source``) is: RTSP transport,
-    timeout and reconnection."""
+    timeout and reconnection; ``strict`` for an image folder."""
     src = a.source if source is None else source
     if str(src).startswith(("rtsp://", "rtsps://")):
         tries = a.rtsp_reconnect
         return {"transport": a.rtsp_transport, "timeout": a.rtsp_timeout,
                 "reconnect": None if tries < 0 else tries}
+    if getattr(a, "strict", False) and os.path.isdir(str(src)):
+        return {"strict": True}
     return {}
 
 

@@ -27,6 +27,17 @@ class Pipeline:
     outputs: list[str]
     # role -> (model file, backend that runs it), for the end-of-run summary
     models: dict[str, tuple[str, str]] = field(default_factory=dict)
+    sinks: Any = None  # the SinkGroup writing every output, or None
+
+    def reports(self) -> list[str]:
+        """One line per output: ``wrote PATH (N frames)`` or what a failed run left."""
+        return self.sinks.reports() if self.sinks is not None else []
+
+    def discard(self) -> None:
+        """Release a pipeline that will not run: close the source, remove partial outputs."""
+        self.source.close()
+        if self.sinks is not None:
+            self.sinks.discard()
 
 
 def default_threads() -> int:
@@ -87,7 +98,7 @@ def build_pipeline(opts: PipelineOptions, models: Models | None = None, source: 
     ``extra_stages`` run last (the GUI's recorder)."""
     from poselive.graph import Graph
     from poselive.keypoints import get_keypoint_set
-    from poselive.sinks import CsvSink, JsonlSink, VideoSink
+    from poselive.sinks import CsvSink, JsonlSink, SinkGroup, VideoSink
     from poselive.sources import open_source
     from poselive.stages import DetectorStage, PoseStage
     from poselive.stages.render import Renderer
@@ -109,6 +120,7 @@ def build_pipeline(opts: PipelineOptions, models: Models | None = None, source: 
         else:
             source = open_source(opts.source, **opts.source_options)
     stages: list = []
+    sinks: list = []
     try:
         if opts.det_interval > 1 or opts.adaptive_interval:
             from poselive.stages.tracker import IntervalDetectorStage, IntervalPoseStage
@@ -151,17 +163,21 @@ def build_pipeline(opts: PipelineOptions, models: Models | None = None, source: 
             "models": {"detector": str(det_path), "pose": str(pose_path)},
         }
         outputs = []
+        # One stage writes every output of a frame, so the files always hold the same frames.
         if opts.out:
             audio = source.info.get("path") if source.info.get("has_audio") else None
-            stages.append(VideoSink(opts.out, fps=source.fps or 30.0, size=source.size,
-                                    time_base=source.info.get("time_base"), audio_from=audio))
+            sinks.append(VideoSink(opts.out, fps=source.fps or 30.0, size=source.size,
+                                   time_base=source.info.get("time_base"), audio_from=audio))
             outputs.append(opts.out)
         if opts.json:
-            stages.append(JsonlSink(opts.json, header))
+            sinks.append(JsonlSink(opts.json, header))
             outputs.append(opts.json)
         if opts.csv:
-            stages.append(CsvSink(opts.csv, list(kset.names)))
+            sinks.append(CsvSink(opts.csv, list(kset.names)))
             outputs.append(opts.csv)
+        group = SinkGroup(sinks) if sinks else None
+        if group is not None:
+            stages.append(group)
         stages.extend(extra_stages)
         on_result = opts.on_result
         if scheduler is not None and opts.adaptive_interval and live:
@@ -172,11 +188,13 @@ def build_pipeline(opts: PipelineOptions, models: Models | None = None, source: 
         graph_ref["graph"] = graph
     except BaseException:
         source.close()
+        for sink in sinks:
+            sink.discard()
         raise
     used = {"detector": (str(det_path), getattr(models.det_engine, "backend", "?")),
             "pose": (str(pose_path), getattr(models.pose_engine, "backend", "?"))}
     return Pipeline(graph=graph, source=source, header=header, keypoint_set=kset, outputs=outputs,
-                    models=used)
+                    models=used, sinks=group)
 
 
 HUD_MIN_FRAMES = 5  # frames finished before the HUD shows an FPS: fewer measure nothing yet

@@ -61,10 +61,20 @@ def print_summary(stats: Any, pipe: Any = None, prefix: str = "") -> None:
     """Say the summary of one pipeline's run on stderr (not with --quiet), then its outputs."""
     from poselive.apps.logs import say
 
+    import sys
+
     for line in summary_lines(stats, getattr(pipe, "models", None)):
         say(f"{prefix}{line}")
-    for o in getattr(pipe, "outputs", None) or []:
-        say(f"{prefix}wrote {o}")
+    skipped = list(getattr(getattr(pipe, "source", None), "skipped", None) or [])
+    if skipped:
+        names = ", ".join(Path(p).name for p, _ in skipped[:5]) + (" …" if len(skipped) > 5 else "")
+        say(f"{prefix}skipped {len(skipped)} unreadable image{'s' if len(skipped) > 1 else ''}: {names}")
+    reports = pipe.reports() if hasattr(pipe, "reports") else [f"wrote {o}" for o in getattr(pipe, "outputs", [])]
+    for line in reports:
+        if line.startswith("wrote "):
+            say(f"{prefix}{line}")
+        else:  # what a failed run left behind is said even with --quiet
+            print(f"{prefix}{line}", file=sys.stderr)
 
 
 def summary_lines(stats: Any, models: dict[str, tuple[str, str]] | None = None) -> list[str]:

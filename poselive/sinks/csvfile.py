@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import io
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -20,27 +21,27 @@ def csv_columns(keypoint_names: Sequence[str]) -> list[str]:
     return cols
 
 
+def _rows_text(rows: list[list[object]]) -> str:
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="\r\n").writerows(rows)
+    return buf.getvalue()
+
+
 class CsvSink(TextFileSink):
     """Writes ``frame,time,id,x1,y1,x2,y2,score,<kp>_x,<kp>_y,<kp>_s,...`` rows.
 
     One row per person per frame (frames with nobody write no row); ``id`` is empty for
-    untracked persons. Rows are flushed per frame. A graph stage: ``sink(packet)``
+    untracked persons. A frame's rows go to the OS whole, as they are written. A graph stage: ``sink(packet)``
     returns the packet.
     """
 
     kind = "CSV"
 
     def __init__(self, path: str | Path, keypoint_names: Sequence[str], *, name: str = "csv_sink") -> None:
-        super().__init__(path, name, newline="")
+        super().__init__(path, name)
         self.keypoint_names = list(keypoint_names)
         self.rows_written = 0
-        try:
-            self._writer = csv.writer(self._file)
-            self._writer.writerow(csv_columns(self.keypoint_names))
-            self._file.flush()
-        except OSError as exc:
-            self.close()
-            raise SinkError(f"cannot write CSV file {self.path}: {exc}") from exc
+        self._start(_rows_text([csv_columns(self.keypoint_names)]))
 
     def __call__(self, packet: FramePacket) -> FramePacket:
         """Append one row per person of the packet and return the packet."""
@@ -60,10 +61,9 @@ class CsvSink(TextFileSink):
                 row += [x, y, s]
             rows.append(["" if v is None else v for v in row])
 
-        def write() -> None:
-            self._writer.writerows(rows)
-            self._file.flush()
-
-        self._append(packet.index, write)
+        if rows:
+            self._append(packet.index, _rows_text(rows))
+        else:
+            self._append(packet.index, "")  # counts the frame; refuses after an error
         self.rows_written += len(rows)
         return packet

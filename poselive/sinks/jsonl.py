@@ -25,31 +25,36 @@ def _jsonable(value: Any) -> Any:
     return str(value)
 
 
+def _line(obj: dict[str, Any]) -> str:
+    # allow_nan=False: NaN is not JSON; callers must not produce it silently.
+    return json.dumps(obj, default=_jsonable, separators=(",", ":"), allow_nan=False) + "\n"
+
+
 class JsonlSink(TextFileSink):
     """Writes a header line, then ``{"frame", "time", "persons": [...]}`` per frame.
 
     Each person is ``{"id": int or null, "box": [x1, y1, x2, y2], "score": s,
     "keypoints": [[x, y, score], ...]}`` in original-image pixels (2 decimals; scores 4).
-    Every line is flushed, so a killed process leaves only complete lines. A graph stage:
+    Every line goes to the OS whole as it is written, so a killed process or a full disk
+    leaves only complete lines. A graph stage:
     ``sink(packet)`` returns the packet.
     """
 
     kind = "JSONL"
 
     def __init__(self, path: str | Path, header: dict[str, Any], *, name: str = "jsonl_sink") -> None:
-        super().__init__(path, name, newline="\n")
-        self.frames_written = 0
+        super().__init__(path, name)
         try:
-            self._write(header)
-        except (OSError, TypeError, ValueError) as exc:
-            self.close()
+            line = _line(header)
+        except (TypeError, ValueError) as exc:
+            self._discard()
             raise SinkError(f"cannot write JSONL file {self.path}: {exc}") from exc
+        self._start(line)
 
-    def _write(self, obj: dict[str, Any]) -> None:
-        assert self._file is not None
-        # allow_nan=False: NaN is not JSON; callers must not produce it silently.
-        self._file.write(json.dumps(obj, default=_jsonable, separators=(",", ":"), allow_nan=False) + "\n")
-        self._file.flush()
+    @property
+    def frames_written(self) -> int:
+        """Frame lines written so far."""
+        return self.records
 
     def __call__(self, packet: FramePacket) -> FramePacket:
         """Append the packet's poses as one line and return the packet."""
@@ -58,8 +63,11 @@ class JsonlSink(TextFileSink):
             "time": round(float(packet.pts), TIME_DECIMALS),
             "persons": person_records(packet),
         }
-        self._append(packet.index, lambda: self._write(record))
-        self.frames_written += 1
+        try:
+            line = _line(record)
+        except (TypeError, ValueError) as exc:
+            raise SinkError(f"frame {packet.index} cannot be written as JSON: {exc}") from exc
+        self._append(packet.index, line)
         return packet
 
 

@@ -14,10 +14,15 @@ import cv2
 import numpy as np
 
 from poselive.errors import SinkError
+from poselive.sinks.atomic import OutputFile, finish_output, partial_path, trim_to_last_fragment
 from poselive.types import FramePacket
 
 #: Audio codecs that MP4 can carry as they are (copied without re-encoding).
 MP4_AUDIO_CODECS = frozenset({"aac", "mp3", "ac3", "eac3", "alac", "opus", "flac"})
+
+#: Fragmented MP4: the index first (empty), then self-contained fragments, each starting
+#: at a keyframe; players and browsers play it, and a cut-off file plays to its last one.
+FRAGMENTED = "frag_keyframe+empty_moov+default_base_moof"
 
 
 def even_size(size: tuple[int, int]) -> tuple[int, int]:
@@ -31,7 +36,13 @@ def _as_fraction(value: Any) -> Fraction:
 
 
 class VideoSink:
-    """Writes frames to a browser-playable H.264 MP4 (yuv420p, +faststart).
+    """Writes frames to a crash-safe, browser-playable H.264 MP4 (yuv420p, fragmented).
+
+    The MP4 is fragmented (an empty index, then one fragment per keyframe, a keyframe
+    about every second, no B-frames), so what was written survives a kill or a full
+    disk: the file plays up to its last complete fragment. It is written as
+    ``<stem>.partial.mp4`` and renamed to ``path`` by ``close()``; after a write error
+    the partial file is left (``written_path``) and ``report()`` says so.
 
     Each frame is ``packet.rendered`` when set, else ``packet.image``, resized to
     ``size`` if it differs and padded by one pixel to even dimensions. Output timestamps
@@ -60,7 +71,10 @@ class VideoSink:
         name: str = "video_sink",
     ) -> None:
         self.path = Path(path)
+        self.partial_path = partial_path(self.path)
         self.name = name
+        self.failed: str | None = None  # the write error, once one happened
+        self.finished = False  # renamed into place
         if not fps or fps <= 0:
             raise SinkError(f"VideoSink {self.path}: fps must be positive, not {fps!r}")
         self.fps = float(fps)
@@ -71,6 +85,7 @@ class VideoSink:
         self._lock = threading.Lock()
         self._closed = False
         self._out: Any = None
+        self._file: OutputFile | None = None
         self._audio_in: Any = None
         self.frames_written = 0
         self._last_pts: int | None = None
@@ -97,8 +112,13 @@ class VideoSink:
         self.out_size = even_size(size)
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            out = av.open(str(self.path), mode="w", format="mp4", options={"movflags": "+faststart"})
+            # Through our own file object: FFmpeg's file output ignores write errors.
+            self._file = OutputFile(self.partial_path)
+            out = av.open(self._file, mode="w", format="mp4", options={"movflags": FRAGMENTED})
         except (av.FFmpegError, OSError) as exc:
+            if self._file is not None:
+                self._file.close()
+                self._file = None
             raise SinkError(
                 f"cannot create video file {self.path}: {exc}; check the folder is writable"
             ) from exc
@@ -108,14 +128,28 @@ class VideoSink:
             stream.pix_fmt = "yuv420p"
             stream.time_base = self.time_base
             stream.codec_context.time_base = self.time_base
-            stream.options = {"crf": str(self._crf), "preset": self._preset}
+            # A keyframe about every second starts a fragment; no B-frames keeps the
+            # encoder's delay (frames held back from the file) short.
+            gop = max(1, int(round(self.fps)))
+            stream.codec_context.gop_size = gop
+            stream.codec_context.max_b_frames = 0
+            stream.options = {"crf": str(self._crf), "preset": self._preset, "bf": "0",
+                              "keyint_min": str(gop), "sc_threshold": "0"}
             self._out = out
             self._video = stream
             if self._audio_from is not None:
                 self._setup_audio(self._audio_from)
+            # Write the file's header now: an unwritable place fails before the first
+            # frame, and a run stopped at once still leaves a valid (empty) MP4.
+            out.start_encoding()
         except (av.FFmpegError, OSError, ValueError, SinkError) as exc:
-            out.close()
+            try:
+                out.close()
+            except (av.FFmpegError, OSError):
+                pass  # the file is removed next
             self._out = None
+            self._close_file()
+            self.partial_path.unlink(missing_ok=True)
             if isinstance(exc, SinkError):
                 raise
             raise SinkError(f"cannot set up video file {self.path}: {exc}") from exc
@@ -170,6 +204,10 @@ class VideoSink:
                 return
             self._pending_audio = None
             if self.audio_mode == "copy":
+                if t is not None and packet.duration and t + float(packet.duration * packet.time_base) <= 0:
+                    # encoder priming before time 0: a fragmented MP4 has no edit list to
+                    # hide it, and keeping it would shift the audio late
+                    continue
                 packet.stream = self._a_out
                 self._out.mux(packet)
             else:
@@ -203,6 +241,8 @@ class VideoSink:
         with self._lock:
             if self._closed:
                 raise SinkError(f"video file {self.path} is already closed")
+            if self.failed is not None:
+                raise SinkError(self.failed)
             if self._out is None:
                 self._open((int(image.shape[1]), int(image.shape[0])))
             pts = int(round(packet.pts / self.time_base))
@@ -219,12 +259,14 @@ class VideoSink:
                 self._end_time = float(pts * self.time_base) + 1.0 / self.fps
                 self._write_audio_until(float(pts * self.time_base))
             except (av.FFmpegError, OSError) as exc:
-                raise SinkError(f"writing frame {packet.index} to {self.path} failed: {exc}") from exc
+                self.failed = f"writing frame {packet.index} to {self.path} failed: {exc}"
+                raise SinkError(self.failed) from exc
             self.frames_written += 1
         return packet
 
     def close(self) -> None:
-        """Flush the encoder, finish the audio, write the trailer (safe twice)."""
+        """Flush the encoder, finish the audio, close the file and rename it into place
+        (safe twice). After a write error the partial file is closed as it is."""
         with self._lock:
             if self._closed:
                 return
@@ -232,18 +274,71 @@ class VideoSink:
             if self._out is None:
                 return  # no size was given and no frame came: nothing to finish
             try:
-                for out in self._video.encode(None):
-                    self._out.mux(out)
-                if self.frames_written:
-                    self._write_audio_until(self._end_time)
-                if self.audio_mode == "aac":
-                    for out in self._a_out.encode(None):
+                if self.failed is None:
+                    for out in self._video.encode(None):
                         self._out.mux(out)
+                    if self.frames_written:
+                        self._write_audio_until(self._end_time)
+                    if self.audio_mode == "aac":
+                        for out in self._a_out.encode(None):
+                            self._out.mux(out)
             except (av.FFmpegError, OSError) as exc:
-                raise SinkError(f"finishing video file {self.path} failed: {exc}") from exc
+                self.failed = f"finishing video file {self.path} failed: {exc}"
+                raise SinkError(self.failed) from exc
             finally:
                 self._close_audio_input()
-                self._out.close()
+                try:
+                    self._out.close()
+                except (av.FFmpegError, OSError) as exc:
+                    if self.failed is None:
+                        self.failed = f"finishing video file {self.path} failed: {exc}"
+                        raise SinkError(self.failed) from exc
+                finally:
+                    self._close_file()
+                    if self.failed is not None:
+                        # the fragments written in full stay; a cut-off one is removed
+                        try:
+                            trim_to_last_fragment(self.partial_path)
+                        except OSError:
+                            pass
+            if self.failed is None:
+                finish_output(self.partial_path, self.path)
+                self.finished = True
+
+    def _close_file(self) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+
+    def discard(self) -> None:
+        """Close without finalising and remove the partial file (a run that never started)."""
+        with self._lock:
+            self._closed = True
+            self.failed = self.failed or "discarded"
+            out, self._out = self._out, None
+            self._close_audio_input()
+            if out is not None:
+                try:
+                    out.close()
+                except (av.FFmpegError, OSError):
+                    pass  # the file is removed next
+            self._close_file()
+            self.partial_path.unlink(missing_ok=True)
+
+    @property
+    def written_path(self) -> Path:
+        """Where the video is: ``path`` once finalised, else the partial file."""
+        return self.path if self.finished else self.partial_path
+
+    def report(self) -> str:
+        """One line for the run's summary: what was written where."""
+        if self.finished:
+            return f"wrote {self.path} ({self.frames_written} frames)"
+        if self._out is None:
+            return f"no video written to {self.path} (no frame arrived)"
+        why = self.failed or "not finalised"
+        return (f"left {self.partial_path} ({self.frames_written} frames encoded; it plays up to its "
+                f"last complete fragment; {why})")
 
     def __enter__(self) -> "VideoSink":
         return self

@@ -11,8 +11,8 @@ import pytest
 
 from poselive.apps.pipeline import output_for, source_names
 from poselive.errors import ConfigError
-from poselive.sinks import read_jsonl
 from poselive import assets
+from poselive.sinks import partial_path, read_jsonl
 
 REPO = Path(__file__).resolve().parents[2]
 SAMPLE = assets.sample_path()
@@ -84,7 +84,8 @@ def test_ctrl_c_with_several_sources_leaves_every_output_playable(shared, tmp_pa
                             cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     js = tmp_path / "vtest.jsonl"
     deadline = time.time() + 120
-    while time.time() < deadline and (not js.exists() or len(js.read_text().splitlines()) < 4):
+    growing = partial_path(js)  # the JSONL is renamed into place at the end
+    while time.time() < deadline and (not growing.exists() or len(growing.read_text().splitlines()) < 4):
         time.sleep(0.2)
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=30)

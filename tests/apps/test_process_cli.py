@@ -13,8 +13,8 @@ from pathlib import Path
 import av
 import pytest
 
-from poselive.sinks import read_jsonl
 from poselive import assets
+from poselive.sinks import partial_path, read_jsonl
 
 REPO = Path(__file__).resolve().parents[2]
 SAMPLE = assets.sample_path()
@@ -85,7 +85,8 @@ def test_ctrl_c_leaves_playable_outputs(shared, models, tmp_path):
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.time() + 120
     # Wait until some frames have been written, then interrupt like a user at a terminal.
-    while time.time() < deadline and (not js.exists() or len(js.read_text().splitlines()) < 4):
+    growing = partial_path(js)  # the JSONL is renamed into place at the end
+    while time.time() < deadline and (not growing.exists() or len(growing.read_text().splitlines()) < 4):
         time.sleep(0.2)
     proc.send_signal(signal.SIGINT)
     t0 = time.time()

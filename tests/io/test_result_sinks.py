@@ -85,9 +85,13 @@ def test_jsonl_lines_are_complete_while_writing(tmp_path: Path) -> None:
     sink = JsonlSink(path, {"source": "cam"})
     for i, p in enumerate(_packets()):
         sink(p)
-        text = path.read_text()
+        # written under a temporary name until close() renames it into place
+        assert not path.exists() and sink.written_path == sink.partial_path
+        text = sink.partial_path.read_text()
         assert text.endswith("\n") and len(text.splitlines()) == i + 2
     sink.close()
+    assert not sink.partial_path.exists() and sink.written_path == path
+    assert sink.report() == f"wrote {path} (4 frames)"
     sink.close()
     with pytest.raises(SinkError, match="closed"):
         sink(_packets()[0])

@@ -6,8 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from poselive.sinks import read_jsonl
 from poselive import assets
+from poselive.sinks import partial_path, read_jsonl
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -43,7 +43,8 @@ def test_process_survives_a_server_restart(rtsp_server, tmp_path) -> None:
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO)
     try:
         deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and (not js.exists() or js.read_text().count("\n") < 4):
+        growing = partial_path(js)  # the JSONL is renamed into place at the end
+        while time.monotonic() < deadline and (not growing.exists() or growing.read_text().count("\n") < 4):
             time.sleep(0.2)
         rtsp_server.stop()
         time.sleep(1.5)
