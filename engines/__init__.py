@@ -22,6 +22,7 @@ from typing import Any, Callable
 
 from engines.base import Engine, TensorInfo
 from poselive.errors import ConfigError, MissingExtraError, ModelError
+from poselive.interrupts import reraise_interrupt
 
 __all__ = ["BACKENDS", "SUFFIXES", "Engine", "TensorInfo", "open_engine"]
 
@@ -152,10 +153,12 @@ def _tensorrt_unavailable() -> str | None:
     try:
         import tensorrt  # noqa: F401
     except Exception as exc:  # noqa: BLE001 - a broken install raises more than ImportError
+        reraise_interrupt(exc)
         return f"tensorrt does not import ({_first_line(exc)})"
     try:
         import torch
-    except ImportError:
+    except ImportError as exc:
+        reraise_interrupt(exc)
         return "torch is not installed (TensorRT buffers go through torch)"
     if not torch.cuda.is_available():
         return "torch sees no CUDA GPU"
@@ -165,7 +168,8 @@ def _tensorrt_unavailable() -> str | None:
 def _ort_has_cuda() -> bool:
     try:
         import onnxruntime as ort
-    except ImportError:
+    except ImportError as exc:
+        reraise_interrupt(exc)
         return False
     return "CUDAExecutionProvider" in ort.get_available_providers()
 
@@ -211,6 +215,7 @@ def _open_auto(path: Path, native: str, threads: int | None, device: str | None,
                 built = build(path, backend="tensorrt", out_dir=cache_dir,
                               device=_gpu_index(device or "cuda"))
             except Exception as exc:  # noqa: BLE001 - any build failure falls back, with its reason
+                reraise_interrupt(exc)
                 failures.append(f"the TensorRT build failed ({_first_line(exc)})")
                 log.warning("backend auto: %s; trying ONNX Runtime", failures[-1])
             else:
@@ -223,6 +228,7 @@ def _open_auto(path: Path, native: str, threads: int | None, device: str | None,
     try:
         built = build(path, backend="onnxruntime", out_dir=cache_dir)
     except Exception as exc:  # noqa: BLE001 - exporter/validation/missing-package failures alike
+        reraise_interrupt(exc)
         failures.append(f"building it for ONNX Runtime failed ({_first_line(exc)})")
         return _open_torch_fallback(path, threads, device, kw, failures, exc)
     ort_device = device

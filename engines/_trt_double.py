@@ -30,6 +30,8 @@ from typing import Any
 
 import numpy as np
 
+from poselive.interrupts import reraise_interrupt
+
 _MAGIC = b"FAKETRT1"
 
 
@@ -185,6 +187,7 @@ class FakeTensorRT(types.ModuleType):
                     model = onnx.load_from_string(data)
                     onnx.checker.check_model(model)
                 except Exception as exc:  # noqa: BLE001 - the parser reports, never raises
+                    reraise_interrupt(exc)
                     self.errors.append(f"ONNX parse error: {exc}")
                     return False
                 init = {i.name for i in model.graph.initializer}

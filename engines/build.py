@@ -36,6 +36,7 @@ from engines.cache import (EngineKey, default_cache_dir, file_sha256, find_cache
 from engines.calibration import (CalibrationBatches, detector_images, make_calibrator, model_inputs,
                                  normalize_batch, pose_crops)
 from poselive.errors import ConfigError, MissingExtraError, ModelError
+from poselive.interrupts import reraise_interrupt
 
 log = logging.getLogger("poselive.engines")
 
@@ -82,7 +83,8 @@ def export_model(model: Any, spec: dict[str, Any], out_path: Path, *, opset: int
 
     try:
         from poselive.models.export import export_onnx
-    except ImportError:
+    except ImportError as exc:
+        reraise_interrupt(exc)
         export_onnx = None
     try:
         if export_onnx is not None:
@@ -100,7 +102,8 @@ def export_model(model: Any, spec: dict[str, Any], out_path: Path, *, opset: int
         import onnxslim
 
         proto = onnxslim.slim(proto)
-    except ImportError:
+    except ImportError as exc:
+        reraise_interrupt(exc)
         log.info("onnxslim is not installed; the ONNX graph is not simplified")
     # The exporter's own embedded spec wins: it knows what the graph takes (for example
     # a folded graph that takes BGR and swaps channels inside).

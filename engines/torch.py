@@ -17,6 +17,7 @@ import numpy as np
 
 from engines.base import TensorInfo
 from poselive.errors import ConfigError, MissingExtraError, ModelError
+from poselive.interrupts import reraise_interrupt
 
 # Rank of each known output name of the spec contract (batch dimension included).
 _OUTPUT_RANKS = {"simcc_x": 3, "simcc_y": 3, "heatmaps": 4, "boxes": 3, "scores": 2,
@@ -190,6 +191,7 @@ class TorchEngine:
             if self._graph_pool is None:
                 self._graph_pool = graph.pool()
         except Exception as exc:  # noqa: BLE001 - capture rejects many ops (syncs, CPU tensors)
+            reraise_interrupt(exc)
             self._graph_failed.add(key)
             log.warning("CUDA graph capture failed for input %s (%s); this shape runs eagerly",
                         tuple(x.shape), str(exc).splitlines()[0] if str(exc) else type(exc).__name__)

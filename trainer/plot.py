@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from poselive.errors import ConfigError
+from poselive.interrupts import reraise_interrupt
 
 DEFAULT_COLUMNS = ("loss", "lr", "AP")
 
@@ -88,7 +89,8 @@ def plot_metrics(metrics_csv: str | Path, out: str | Path | None = None,
     out = Path(out) if out else Path(metrics_csv).with_name("curves.png")
     try:
         import matplotlib  # noqa: F401
-    except ImportError:
+    except ImportError as exc:
+        reraise_interrupt(exc)
         _plot_opencv(data, cols, out)
     else:
         _plot_matplotlib(data, cols, out)

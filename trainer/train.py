@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 
 from poselive.errors import ConfigError, ModelError, PoseliveError, require
+from poselive.interrupts import reraise_interrupt
 
 torch = require("torch", "train", "training")
 
@@ -487,7 +488,8 @@ class Trainer:
             from torch.utils.tensorboard import SummaryWriter
 
             self._tb = SummaryWriter(str(self.work_dir / "tb"))
-        except ImportError:
+        except ImportError as exc:
+            reraise_interrupt(exc)
             self._tb = None
 
     def _log(self, row: dict, eta: float) -> None:
@@ -515,7 +517,8 @@ def save_checkpoint(path: Path, model: "torch.nn.Module", spec: dict, extra: dic
     path = Path(path)
     try:
         from poselive.models import save_checkpoint as models_save
-    except ImportError:
+    except ImportError as exc:
+        reraise_interrupt(exc)
         models_save = None
     if models_save is not None:
         models_save(path, model, spec, **extra)
@@ -530,7 +533,8 @@ def read_training_checkpoint(path: Path) -> dict:
     """The raw checkpoint dict (``spec``, ``state_dict``, ``extra``), loaded weights-only."""
     try:
         from poselive.models import read_checkpoint
-    except ImportError:
+    except ImportError as exc:
+        reraise_interrupt(exc)
         return torch.load(path, map_location="cpu", weights_only=True)
     return read_checkpoint(path)
 

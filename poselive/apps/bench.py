@@ -10,6 +10,8 @@ from pathlib import Path
 
 import numpy as np
 
+from poselive.interrupts import reraise_interrupt
+
 
 def machine_info() -> dict:
     """A short description of the machine a benchmark ran on."""
@@ -21,8 +23,8 @@ def machine_info() -> dict:
         import onnxruntime
 
         info["onnxruntime"] = onnxruntime.__version__
-    except ImportError:  # pragma: no cover
-        pass
+    except ImportError as exc:  # pragma: no cover
+        reraise_interrupt(exc)
     import importlib.util
 
     if "torch" in sys.modules or importlib.util.find_spec("torch") is not None:

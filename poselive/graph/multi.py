@@ -14,6 +14,7 @@ from typing import Sequence
 from poselive.errors import StageError
 from poselive.graph.runtime import Graph, install_signal_handlers, restore_signal_handlers
 from poselive.graph.stats import GraphStats
+from poselive.interrupts import reraise_interrupt
 
 
 @dataclass
@@ -97,5 +98,5 @@ def run_graphs(graphs: Sequence[Graph], names: Sequence[str] | None = None, max_
 def _wait_quietly(g: Graph) -> None:
     try:
         g.wait(g.stop_timeout + 1.0)
-    except Exception:  # noqa: BLE001 - its error (or "never started") is reported elsewhere
-        pass
+    except Exception as exc:  # noqa: BLE001 - its error (or "never started") is reported elsewhere
+        reraise_interrupt(exc)

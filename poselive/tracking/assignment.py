@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 
+from poselive.interrupts import reraise_interrupt
+
 try:  # SciPy comes with motmetrics; the tracker works (slightly less optimally) without it.
     from scipy.optimize import linear_sum_assignment as _lsa
-except ImportError:  # pragma: no cover - depends on the environment
+except ImportError as exc:  # pragma: no cover - depends on the environment
+    reraise_interrupt(exc)
     _lsa = None
 
 HAVE_SCIPY = _lsa is not None
