@@ -12,6 +12,7 @@ from poselive.errors import ConfigError, StageError
 from poselive.graph.edges import END, Edge, EdgePolicy
 from poselive.graph.protocols import Source, Stage
 from poselive.graph.stats import GraphStats, LatencyWindow, RateMeter, StageStats
+from poselive.interrupts import reraise_interrupt
 from poselive.types import FramePacket
 
 log = logging.getLogger("poselive.graph")
@@ -335,7 +336,8 @@ class Graph:
             return None
         try:
             return dict(fn())
-        except Exception:  # noqa: BLE001 - statistics must never break the run
+        except Exception as exc:  # noqa: BLE001 - statistics must never break the run
+            reraise_interrupt(exc)
             return None
 
     # ------------------------------------------------------------------ internals
@@ -394,8 +396,9 @@ class Graph:
     def _restore_signals(self) -> None:
         restore_signal_handlers(getattr(self, "_previous_handlers", {}))
 
-    def _fail(self, name: str, exc: BaseException) -> None:
-        """Record the first error and tear the graph down at once."""
+    def _fail(self, name: str, exc: BaseException, drain: bool = False) -> None:
+        """Record the first error and tear the graph down at once (``drain``: the source
+        failed; what it read still flows through the stages, as at the end of a stream)."""
         with self._lock:
             first = self._error is None
             if first:
@@ -405,6 +408,9 @@ class Graph:
             log.debug("graph node %r failed", name, exc_info=exc)
         else:
             log.warning("graph node %r also failed: %s: %s", name, type(exc).__name__, exc)
+        if drain:
+            self._wake.set()
+            return
         self._abort()
         self._request_stop(force=True)
         self._wake.set()
@@ -464,7 +470,9 @@ class Graph:
                 if self._max_frames is not None and n >= self._max_frames:
                     break
         except BaseException as exc:  # noqa: BLE001 - reported as the source's error
-            self._fail(self.source_name, exc)
+            # The frames already read are good: let them drain through every stage (as at
+            # the end of the stream) and report the error once the graph has finished.
+            self._fail(self.source_name, exc, drain=True)
         finally:
             # a generator must be finalised by the thread that runs it
             close_it = getattr(it, "close", None)

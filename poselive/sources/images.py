@@ -9,11 +9,14 @@ from pathlib import Path
 from typing import Any
 
 import cv2
+import logging
 import numpy as np
 
 from poselive.errors import SourceError
 from poselive.sources.base import IMAGE_EXTENSIONS, Source, natural_key
 from poselive.types import FramePacket
+
+log = logging.getLogger("poselive.sources")
 
 #: Default frame rate that gives images of a folder their timestamps (index / fps).
 DEFAULT_IMAGE_FPS = 10.0
@@ -39,8 +42,10 @@ class ImageFolderSource(Source):
     """The images of a folder (jpg/jpeg/png/bmp/webp), in natural sort order.
 
     Numbers in names sort by value (``frame2`` before ``frame10``). ``pts`` is
-    ``index / fps``; ``size`` is the first image's size (later images may differ). An
-    image that cannot be decoded raises SourceError naming it when it is reached.
+    ``index / fps`` (``index`` counts the images yielded); ``size`` is the first readable
+    image's size (later images may differ). An image that cannot be read or decoded is
+    logged, skipped and listed in ``skipped`` as ``(path, reason)``; with
+    ``strict=True`` it raises SourceError naming it instead.
     """
 
     is_live = False
@@ -52,9 +57,11 @@ class ImageFolderSource(Source):
         *,
         fps: float = DEFAULT_IMAGE_FPS,
         recursive: bool = False,
+        strict: bool = False,
         name: str | None = None,
     ) -> None:
         self.path = Path(path)
+        self.strict = bool(strict)
         if not self.path.is_dir():
             raise SourceError(f"image folder not found: {self.path}; check the path")
         if fps <= 0:
@@ -74,7 +81,17 @@ class ImageFolderSource(Source):
         self.files = list(files)
         self.fps = float(fps)
         self.name = name
-        self._first = read_image(self.files[0])
+        self.skipped: list[tuple[Path, str]] = []
+        self._first: np.ndarray | None = None
+        self._first_pos = 0
+        for pos, path in enumerate(self.files):
+            self._first = self._read(path)
+            if self._first is not None:
+                self._first_pos = pos
+                break
+        if self._first is None:
+            raise SourceError(f"none of the {len(self.files)} images in {self.path} can be read: "
+                              f"{self.skipped[0][1]}")
         h, w = self._first.shape[:2]
         self.size = (int(w), int(h))
         self._stop = threading.Event()
@@ -88,20 +105,37 @@ class ImageFolderSource(Source):
             "has_audio": False,
         }
 
+    def _read(self, path: Path) -> np.ndarray | None:
+        """The image, or None after logging and recording why it was skipped (strict: raise)."""
+        try:
+            return read_image(path)
+        except SourceError as exc:
+            if getattr(self, "strict", False):
+                raise
+            log.warning("skipping %s", exc)
+            self.skipped.append((path, str(exc)))
+            return None
+
     def __iter__(self) -> Iterator[FramePacket]:
-        """Yield one FramePacket per image, in order; pts = index / fps."""
-        for index, path in enumerate(self.files):
+        """Yield one FramePacket per readable image, in order; pts = index / fps."""
+        index = 0
+        for pos, path in enumerate(self.files):
             if self._stop.is_set():
                 return
-            if index == 0 and self._first is not None:
+            if pos < self._first_pos:
+                continue  # unreadable, already recorded when opening
+            if pos == self._first_pos and self._first is not None:
                 image, self._first = self._first, None  # already read when opening
             else:
-                image = read_image(path)
+                image = self._read(path)
+                if image is None:
+                    continue
             packet = FramePacket(
                 index=index, pts=index / self.fps, image=image, capture_time=time.perf_counter()
             )
             packet.meta["path"] = str(path)
             yield packet
+            index += 1
 
     def close(self) -> None:
         """Stop after the current image (safe from any thread, safe twice)."""
@@ -115,6 +149,7 @@ class ImageSource(ImageFolderSource):
 
     def __init__(self, path: str | Path, *, fps: float = DEFAULT_IMAGE_FPS, name: str | None = None) -> None:
         self.path = Path(path)
+        self.strict = True  # one image: nothing to skip to
         if not self.path.is_file():
             raise SourceError(f"image file not found: {self.path}; check the path")
         self._setup([self.path], fps, name or self.path.name)
