@@ -42,12 +42,16 @@ def test_folder_in_natural_order_with_pts_from_fps(tmp_path: Path, helpers) -> N
     assert [p.index for p in packets] == [0, 1, 2, 3, 4]
 
 
-def test_bad_image_raises_naming_it_after_earlier_frames(tmp_path: Path, helpers) -> None:
+def test_bad_image_is_skipped_or_with_strict_raises_naming_it(tmp_path: Path, helpers) -> None:
     folder = _folder(tmp_path, helpers)
     (folder / "f2.jpg").write_bytes(b"\xff\xd8 this is not really a jpeg")
+    src = ImageFolderSource(folder)
+    names = [Path(p.meta["path"]).name for p in src]
+    assert names == ["f1.bmp", "f3.PNG", "f10.png", "f11.webp"]
+    assert [p.name for p, _ in src.skipped] == ["f2.jpg"]
     got = []
     with pytest.raises(SourceError, match="f2.jpg"):
-        for p in ImageFolderSource(folder):
+        for p in ImageFolderSource(folder, strict=True):
             got.append(p.index)
     assert got == [0]
 
