@@ -11,6 +11,8 @@ import logging
 import os
 import sys
 
+from poselive.interrupts import reraise_interrupt
+
 QUIET, NORMAL, VERBOSE = -1, 0, 1
 _level = NORMAL
 
@@ -47,8 +49,8 @@ def configure(level: int = NORMAL) -> None:
         import av.logging
 
         av.logging.set_level(av.logging.VERBOSE if level >= VERBOSE else None)
-    except (ImportError, AttributeError):  # pragma: no cover - PyAV is a runtime dependency
-        pass
+    except (ImportError, AttributeError) as exc:  # pragma: no cover - PyAV is a runtime dependency
+        reraise_interrupt(exc)
     log = logging.getLogger("poselive")
     log.setLevel(logging.INFO if level >= VERBOSE else logging.ERROR if level <= QUIET else logging.WARNING)
     if level >= VERBOSE and not any(getattr(h, "_poselive", False) for h in log.handlers):

@@ -7,6 +7,7 @@ import sys
 from importlib import metadata
 
 from poselive import __version__
+from poselive.interrupts import reraise_interrupt
 
 # (label, distribution names to try): the version comes from the installed metadata, so
 # nothing heavy (torch) is imported just to print it.
@@ -40,8 +41,8 @@ def versions() -> dict[str, str | None]:
             import cv2
 
             out["OpenCV"] = cv2.__version__
-        except ImportError:
-            pass
+        except ImportError as exc:
+            reraise_interrupt(exc)
     return out
 
 

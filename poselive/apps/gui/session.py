@@ -14,6 +14,7 @@ from PyQt6 import QtCore
 
 from poselive.apps.gui.playback import PlaybackSource, RecorderStage
 from poselive.errors import PoseliveError
+from poselive.interrupts import reraise_interrupt
 from poselive.stages.render import Renderer
 
 log = logging.getLogger("poselive.gui")
@@ -193,6 +194,7 @@ class SourceSession(QtCore.QObject):
         except PoseliveError as exc:
             self._set_error(str(exc))
         except Exception as exc:  # noqa: BLE001 - anything unexpected is shown, not raised
+            reraise_interrupt(exc)
             log.exception("[%s] could not start", self.name)
             self._set_error(f"{type(exc).__name__}: {exc}")
         finally:
