@@ -278,6 +278,11 @@ class Graph:
         """The newest packet that went through every stage (None before the first)."""
         return self._latest
 
+    @property
+    def started(self) -> bool:
+        """True once start() (or run()) has started the threads."""
+        return self._started
+
     def is_running(self) -> bool:
         """True between start() and the end of shutdown."""
         return self._started and not self._finished.is_set()

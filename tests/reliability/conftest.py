@@ -15,8 +15,10 @@ import cv2
 import numpy as np
 import pytest
 
+from poselive import assets
+
 REPO = Path(__file__).resolve().parents[2]
-SAMPLE = REPO / "assets" / "sample.mp4"
+SAMPLE = assets.sample_path()
 
 
 def draw(i: int, size: tuple[int, int]) -> np.ndarray:

@@ -215,7 +215,7 @@ def test_corrupt_image_is_skipped_and_counted(media, tmp_path, corrupt_at):
 def test_corrupt_image_through_the_cli(media, tmp_path):
     folder = _image_folder(media, tmp_path / "imgs", 2)
     js = tmp_path / "o.jsonl"
-    r = media.run_cli("process", str(folder), "--json", str(js), "--quiet")
+    r = media.run_cli("process", str(folder), "--json", str(js))
     assert r.returncode == 0, r.stderr
     assert "skipped 1 unreadable image" in r.stderr and "f2.jpg" in r.stderr
     assert len(read_jsonl(js)[1]) == 4
@@ -233,7 +233,7 @@ def test_truncated_file_through_the_cli(media, tmp_path):
     cut.write_bytes(clip.read_bytes()[: int(clip.stat().st_size * 0.6)])
     n = sum(1 for _ in _frames_of(cut))
     out, js, csv = tmp_path / "o.mp4", tmp_path / "o.jsonl", tmp_path / "o.csv"
-    r = media.run_cli("process", str(cut), "--out", str(out), "--json", str(js), "--csv", str(csv), "--quiet")
+    r = media.run_cli("process", str(cut), "--out", str(out), "--json", str(js), "--csv", str(csv))
     assert r.returncode == 1
     media.one_clear_line(r.stderr)
     assert "cut.mp4" in r.stderr and "truncated" in r.stderr

@@ -68,7 +68,7 @@ def test_check_output_paths_directly(tmp_path):
 def test_a_run_writes_partial_files_and_renames_them(media, tmp_path):
     clip = media.write_clip(tmp_path / "c.mp4", n=8)
     out, js, csv = tmp_path / "o.mp4", tmp_path / "o.jsonl", tmp_path / "o.csv"
-    r = media.run_cli("process", str(clip), "--out", str(out), "--json", str(js), "--csv", str(csv), "--quiet")
+    r = media.run_cli("process", str(clip), "--out", str(out), "--json", str(js), "--csv", str(csv))
     assert r.returncode == 0, r.stderr
     assert f"wrote {out} (8 frames)" in r.stderr and f"wrote {js} (8 frames)" in r.stderr
     assert out.exists() and js.exists() and csv.exists()
