@@ -107,13 +107,13 @@ class Checkout:
         self.label, self.root = label, root.resolve()
         self.env = {**os.environ, "PYTHONPATH": str(self.root), "POSELIVE_SHARED": str(SHARED)}
 
-    def argv(self, *args: str) -> list[str]:
-        return [sys.executable, "-m", "poselive", "process", *args, "--quiet"]
+    def argv(self, *args: str, quiet: bool = True) -> list[str]:
+        return [sys.executable, "-m", "poselive", "process", *args] + (["--quiet"] if quiet else [])
 
-    def run(self, *args: str, timeout: float = 300) -> tuple[int, str, float]:
+    def run(self, *args: str, timeout: float = 300, quiet: bool = True) -> tuple[int, str, float]:
         t0 = time.perf_counter()
-        r = subprocess.run(self.argv(*args), capture_output=True, text=True, env=self.env, cwd=self.root,
-                           timeout=timeout)
+        r = subprocess.run(self.argv(*args, quiet=quiet), capture_output=True, text=True, env=self.env,
+                           cwd=self.root, timeout=timeout)
         return r.returncode, r.stderr, time.perf_counter() - t0
 
     def popen(self, *args: str) -> subprocess.Popen:
@@ -375,9 +375,10 @@ def f_corrupt_image(co, d, src):
             (folder / f"f{i}.jpg").write_bytes(b"\xff\xd8\xff\xe0 broken")
         else:
             cv2.imwrite(str(folder / f"f{i}.jpg"), np.full((48, 64, 3), 40 * i, np.uint8))
-    rc, err, _ = co.run(str(folder), "--json", str(d / "o.jsonl"))
+    rc, err, _ = co.run(str(folder), "--json", str(d / "o.jsonl"), quiet=False)
     n = jsonl_lines(d / "o.jsonl")[0] or jsonl_lines(d / "o.partial.jsonl")[0]
-    return f"exit {rc}; {n} of 5 good images written; {said(err)}"
+    skipped = [ln for ln in err.splitlines() if "skipped" in ln]
+    return f"exit {rc}; {n} of 5 good images written; {said(err) if rc else f'`{skipped[0]}`' if skipped else ''}"
 
 
 def f_rotated(co, d, src):

@@ -30,6 +30,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from poselive.errors import StageError  # noqa: E402
 from poselive.graph import Graph  # noqa: E402
 from poselive.sources import VideoFileSource  # noqa: E402
 from poselive.sources.base import Source  # noqa: E402
@@ -110,6 +111,15 @@ def build(video: str, json_path: str | None, threads: int | None) -> tuple[Graph
     return graph, source, latencies
 
 
+def _slope(rows: list[dict], key: str, per_s: float) -> float | None:
+    """Least-squares slope of ``key`` over time, per ``per_s`` seconds."""
+    if len(rows) < 3:
+        return None
+    t = np.array([r["t"] for r in rows], float)
+    y = np.array([r[key] for r in rows], float)
+    return round(float(np.polyfit(t, y, 1)[0] * per_s), 2)
+
+
 def summarise(samples: list[dict], warmup_s: float, threads_before: int, threads_after: int,
               graph_threads_left: list[str]) -> dict:
     """Memory growth after warm-up, latency first vs last minute, threads, load."""
@@ -133,6 +143,10 @@ def summarise(samples: list[dict], warmup_s: float, threads_before: int, threads
         "rss_end_mb": round(rss1, 1),
         "rss_max_mb": round(max(s["rss_mb"] for s in after), 1),
         "rss_growth_pct": round(100.0 * (rss1 - rss0) / rss0, 2),
+        # a leak shows as a steady slope; allocator warm-up as a step that flattens out
+        "rss_slope_mb_per_10min": _slope(after, "rss_mb", 600.0),
+        "rss_after_warmup_range_mb": [round(min(s["rss_mb"] for s in after), 1),
+                                      round(max(s["rss_mb"] for s in after), 1)],
         "latency_p50_first_min_ms": med(first, "lat_p50_ms"),
         "latency_p50_last_min_ms": med(last, "lat_p50_ms"),
         "latency_p95_first_min_ms": med(first, "lat_p95_ms"),
@@ -154,7 +168,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seconds", type=float, default=60.0)
     p.add_argument("--interval", type=float, default=10.0, help="seconds between samples")
     p.add_argument("--warmup", type=float, default=None, help="seconds ignored for memory growth "
-                   "(default: 2 minutes, or a fifth of a short run)")
+                   "(default: 5 minutes, or a fifth of a short run)")
     p.add_argument("--threads", type=int, default=None, help="CPU threads per model")
     p.add_argument("--json", action="store_true", help="also write the results as JSONL (in --out)")
     p.add_argument("--out", required=True, help="folder for samples.jsonl and summary.json")
@@ -165,7 +179,7 @@ def main(argv: list[str] | None = None) -> int:
         a.video = str(assets.sample_path())
     out = Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
-    warmup = a.warmup if a.warmup is not None else min(120.0, a.seconds / 5)
+    warmup = a.warmup if a.warmup is not None else min(300.0, a.seconds / 5)
 
     threads_before = os_threads()
     graph, source, latencies = build(a.video, str(out / "soak.jsonl") if a.json else None, a.threads)
@@ -200,7 +214,11 @@ def main(argv: list[str] | None = None) -> int:
                 f.flush()
         finally:
             graph.stop()
-            stats = graph.wait(graph.stop_timeout + 2.0)
+            try:
+                stats = graph.wait(graph.stop_timeout + 2.0)
+            except StageError as exc:  # recorded in the summary, not a traceback
+                stats = graph.stats()
+                print(f"soak: the graph failed: {exc}", file=sys.stderr)
     left = [t.name for t in threading.enumerate() if t.name.startswith("graph:")]
     summary = summarise(samples, warmup, threads_before, os_threads(), left)
     summary["graph_error"] = stats.error
