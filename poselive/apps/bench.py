@@ -228,13 +228,13 @@ def _bench_one(ns: argparse.Namespace, models_cache: dict, tmp: str) -> dict:
     import time
 
     from poselive.apps.options import pipeline_options
-    from poselive.apps.pipeline import build_pipeline, default_threads, open_models, pose_threads
+    from poselive.apps.pipeline import build_pipeline, default_threads, open_models, pose_workers
 
     render = not ns.no_render
     counter = _Counter()
     opts = pipeline_options(ns, render=render, out=os.path.join(tmp, "bench.mp4") if render else None,
                             on_result=counter)
-    key = (opts.det, opts.pose, opts.backend, opts.threads, pose_threads(opts))
+    key = (opts.det, opts.pose, opts.backend, opts.threads)
     if key not in models_cache:
         models_cache[key] = open_models(opts)
     models = models_cache[key]
@@ -261,7 +261,8 @@ def _bench_one(ns: argparse.Namespace, models_cache: dict, tmp: str) -> dict:
     # reach; the source is left out (its time includes waiting for a paced file).
     busiest = max(stats.stages.values(), key=lambda st: st.busy_s / max(st.frames, 1))
     ideal = busiest.frames / busiest.busy_s if busiest.busy_s > 0 else None
-    threads = {"detector": opts.threads or default_threads(), "pose": pose_threads(opts)}
+    threads = opts.threads or default_threads()
+    threads = {"detector": threads, "pose": threads, "pose_calls": pose_workers(opts, models.pose_engine)}
     src = pipe.source
     return {
         "models": {role: os.path.basename(path) for role, (path, _) in pipe.models.items()},
@@ -340,7 +341,8 @@ def format_report(configs: list[dict], machine: dict, frames: int, warmup: int, 
         m = first
         rows = [["models", f"detector {m['models'].get('detector')}, pose {m['models'].get('pose')}"],
                 ["backend", f"{', '.join(m['backend'])}, CPU threads: detector {m['threads_per_model']['detector']}, "
-                            f"pose {m['threads_per_model']['pose']}"],
+                            f"pose {m['threads_per_model']['pose']} x {m['threads_per_model']['pose_calls']} "
+                            f"concurrent call{'s' if m['threads_per_model']['pose_calls'] != 1 else ''}"],
                 ["work", ("decode, detect" + (f" every {m['det_interval']} frames" if m['det_interval'] > 1 else "")
                           + ", pose, track" + (", draw, H.264 encode" if m["render"] else ", no render")
                           + (", paced at the file's frame rate (--realtime)" if src["realtime"] else ""))],
@@ -366,7 +368,8 @@ def format_report(configs: list[dict], machine: dict, frames: int, warmup: int, 
     rows = [head,
             ["models", *[" + ".join(Path(m).stem for m in c["median"]["models"].values()) for c in configs]],
             ["backend", *[f"{', '.join(c['median']['backend'])}" for c in configs]],
-            ["threads det/pose", *[f"{c['median']['threads_per_model']['detector']}/{c['median']['threads_per_model']['pose']}"
+            ["threads det/pose", *[f"{c['median']['threads_per_model']['detector']}/"
+                                   f"{c['median']['threads_per_model']['pose']}x{c['median']['threads_per_model']['pose_calls']}"
                                    for c in configs]],
             ["render", *["draw + H.264" if c["median"]["render"] else "no" for c in configs]],
             ["fps (median)", *[_f(c["median"]["fps"], ".2f") for c in configs]],

@@ -13,7 +13,7 @@ from poselive.errors import ConfigError
 
 # Kept importable from here: the apps used to find it in this module.
 __all__ = ["PipelineOptions", "Pipeline", "Models", "open_models", "build_pipeline", "source_names",
-           "output_for", "default_threads", "pose_threads"]
+           "output_for", "default_threads", "pose_workers"]
 
 
 @dataclass
@@ -46,15 +46,16 @@ def default_threads() -> int:
     return max(1, (os.cpu_count() or 2) // 2)
 
 
-def pose_threads(opts: PipelineOptions) -> int:
-    """CPU threads for the pose model. With detection every N > 1 frames the detector's
-    thread is idle most of the time, so unless --threads says otherwise the pose model
-    (then the only busy model) gets every core instead of half of them."""
-    if opts.threads:
-        return opts.threads
+def pose_workers(opts: PipelineOptions, engine: Any = None) -> int:
+    """Concurrent engine calls the pose stage splits a frame's crops into. With detection
+    every N > 1 frames the detector's core is idle most of the time, so the pose model
+    (then the only busy model) takes every core: one call per core, each on its own
+    threads (ONNX Runtime sessions take concurrent calls; other backends get 1)."""
+    if engine is not None and getattr(engine, "backend", None) != "onnxruntime":
+        return 1
     if opts.det_interval > 1 or opts.adaptive_interval:
-        return max(1, os.cpu_count() or 2)
-    return default_threads()
+        return max(1, (os.cpu_count() or 2) // (opts.threads or default_threads()))
+    return 1
 
 
 def _open_engine(path: str | os.PathLike, backend: str, threads: int | None):
@@ -81,7 +82,7 @@ def open_models(opts: PipelineOptions, shared: bool = False) -> Models:
     det_path = assets.resolve_model(opts.det, "det")
     pose_path = assets.resolve_model(opts.pose, "pose")
     det_engine = _open_engine(det_path, opts.backend, opts.threads)
-    pose_engine = _open_engine(pose_path, opts.backend, pose_threads(opts))
+    pose_engine = _open_engine(pose_path, opts.backend, opts.threads)
     if shared:
         from engines.base import shareable
 
@@ -108,7 +109,8 @@ def build_pipeline(opts: PipelineOptions, models: Models | None = None, source: 
         models = open_models(opts)
     det_path, pose_path = models.det_path, models.pose_path
     detector = DetectorStage(models.det_engine, adapter=opts.det_adapter, score_threshold=opts.det_threshold)
-    pose = PoseStage(models.pose_engine, adapter=opts.pose_adapter)
+    pose = PoseStage(models.pose_engine, adapter=opts.pose_adapter,
+                     workers=pose_workers(opts, models.pose_engine))
     kset = pose.keypoint_set if getattr(pose, "keypoint_set", None) is not None else get_keypoint_set("coco17")
 
     if source is None:

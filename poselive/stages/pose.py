@@ -38,8 +38,14 @@ class PoseStage:
 
     name = "pose"
 
-    def __init__(self, engine: Any, adapter: Any = None, keypoint_set: KeypointSet | str | None = None) -> None:
+    def __init__(self, engine: Any, adapter: Any = None, keypoint_set: KeypointSet | str | None = None,
+                 workers: int = 1) -> None:
         self.engine = engine
+        # workers > 1: a frame's crops are split into that many engine calls run at once
+        # (for an engine that takes concurrent calls, e.g. one-thread ONNX Runtime
+        # sessions: one core per call, where intra-op threads gain little on small models).
+        self.workers = max(1, int(workers))
+        self._pool: Any = None
         self.adapter = build_pose_adapter(engine, adapter)
         if keypoint_set is None:
             keypoint_set = engine_spec(engine).get("keypoint_set", "coco17")
@@ -52,7 +58,7 @@ class PoseStage:
         if len(boxes) == 0:
             packet.poses = Poses.empty(k)
             return packet
-        kpts, scores = self.adapter.estimate(packet.image, boxes)
+        kpts, scores = self._estimate(packet.image, np.asarray(boxes, np.float32))
         if kpts.shape[1] != k:
             raise ConfigError(f"the pose model gives {kpts.shape[1]} keypoints but the keypoint set "
                               f"'{self.keypoint_set.name}' has {k}; pass the matching keypoint_set")
@@ -66,3 +72,24 @@ class PoseStage:
         packet.poses = Poses(kpts, scores,
                              np.asarray(boxes, np.float32).copy(), np.asarray(box_scores, np.float32).copy())
         return packet
+
+    def _estimate(self, image: np.ndarray, boxes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The adapter's keypoints and scores, the crops split over ``workers`` calls."""
+        n = min(self.workers, len(boxes))
+        if n < 2:
+            return self.adapter.estimate(image, boxes)
+        if self._pool is None:
+            from concurrent.futures import ThreadPoolExecutor
+
+            self._pool = ThreadPoolExecutor(self.workers - 1, thread_name_prefix="pose-worker")
+        chunks = np.array_split(np.arange(len(boxes)), n)  # by position: the same on every run
+        futures = [self._pool.submit(self.adapter.estimate, image, boxes[c]) for c in chunks[1:]]
+        parts = [self.adapter.estimate(image, boxes[chunks[0]])] + [f.result() for f in futures]
+        return (np.concatenate([np.asarray(k, np.float32) for k, _ in parts]),
+                np.concatenate([np.asarray(s, np.float32) for _, s in parts]))
+
+    def close(self) -> None:
+        """Stop the worker threads, if any."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+            self._pool = None
