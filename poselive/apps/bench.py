@@ -210,15 +210,40 @@ def _configs(a: argparse.Namespace) -> list[tuple[str, argparse.Namespace]]:
 
 
 class _Counter:
-    """``on_result``: counts frames and persons that left the last stage."""
+    """``on_result``: counts frames and persons that left the last stage, and keeps each
+    frame's end-to-end latency with its finishing time (for drift over long runs)."""
 
     def __init__(self) -> None:
+        import time
+
         self.frames = 0
         self.persons = 0
+        self.t0 = time.perf_counter()
+        self.samples: list[tuple[float, float]] = []  # (seconds since start, latency ms)
 
     def __call__(self, packet) -> None:
+        import time
+
+        now = time.perf_counter()
         self.frames += 1
         self.persons += 0 if packet.poses is None else len(packet.poses)
+        if packet.capture_time:
+            self.samples.append((now - self.t0, 1000.0 * (now - packet.capture_time)))
+
+    def drift(self, window_s: float = 60.0) -> dict | None:
+        """End-to-end p50/p95 over the first and the last ``window_s`` seconds (runs at
+        least twice that long), else None."""
+        if not self.samples or self.samples[-1][0] - self.samples[0][0] < 2 * window_s:
+            return None
+        t = np.array([s[0] for s in self.samples])
+        lat = np.array([s[1] for s in self.samples])
+        first, last = lat[t <= t[0] + window_s], lat[t >= t[-1] - window_s]
+        out = {"window_s": window_s}
+        for name, part in (("first", first), ("last", last)):
+            out[f"{name}_p50_ms"] = float(np.percentile(part, 50))
+            out[f"{name}_p95_ms"] = float(np.percentile(part, 95))
+        out["p95_change"] = out["last_p95_ms"] / out["first_p95_ms"] - 1 if out["first_p95_ms"] else None
+        return out
 
 
 def _bench_one(ns: argparse.Namespace, models_cache: dict, tmp: str) -> dict:
@@ -233,7 +258,7 @@ def _bench_one(ns: argparse.Namespace, models_cache: dict, tmp: str) -> dict:
     render = not ns.no_render
     counter = _Counter()
     opts = pipeline_options(ns, render=render, out=os.path.join(tmp, "bench.mp4") if render else None,
-                            on_result=counter)
+                            on_result=counter, loop=bool(getattr(ns, "loop", False)))
     key = (opts.det, opts.pose, opts.backend, opts.threads)
     if key not in models_cache:
         models_cache[key] = open_models(opts)
@@ -244,6 +269,7 @@ def _bench_one(ns: argparse.Namespace, models_cache: dict, tmp: str) -> dict:
         build_pipeline(warm, models).graph.run(max_frames=ns.warmup, handle_signals=False)
     pipe = build_pipeline(opts, models)
     load = _load_average()
+    counter.__init__()  # the clock of the measured run
     r0, c0 = resource.getrusage(resource.RUSAGE_SELF), time.perf_counter()
     stats = pipe.graph.run(max_frames=ns.max_frames)
     r1, c1 = resource.getrusage(resource.RUSAGE_SELF), time.perf_counter()
@@ -278,7 +304,8 @@ def _bench_one(ns: argparse.Namespace, models_cache: dict, tmp: str) -> dict:
         "latency_p50_ms": stats.latency_p50_ms, "latency_p95_ms": stats.latency_p95_ms,
         "drops": stats.drops, "persons_per_frame": counter.persons / max(counter.frames, 1),
         "cpu_percent": 100.0 * cpu, "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0,
-        "load_average": load, "stages": stages, "pipeline": stats.to_dict(),
+        "load_average": load, "stages": stages, "latency_drift": counter.drift(),
+        "pipeline": stats.to_dict(),
     }
 
 
@@ -351,6 +378,10 @@ def format_report(configs: list[dict], machine: dict, frames: int, warmup: int, 
                 ["end-to-end", f"p50 {_f(m['latency_p50_ms'])} ms, p95 {_f(m['latency_p95_ms'])} ms "
                                f"({_latency_note(m)})"],
                 ["drops", str(m["drops"])],
+                *([["drift", f"end-to-end p95 {m['latency_drift']['first_p95_ms']:.1f} ms over the first minute, "
+                             f"{m['latency_drift']['last_p95_ms']:.1f} ms over the last "
+                             f"({100 * m['latency_drift']['p95_change']:+.0f} %)"]]
+                  if m.get("latency_drift") and m["latency_drift"].get("p95_change") is not None else []),
                 ["persons", f"{m['persons_per_frame']:.2f} per frame"],
                 ["process", f"CPU {m['cpu_percent']:.0f} % (100 % = one core), peak RSS {m['peak_rss_mb']:.0f} MB"]]
         lines += [f"{k:<12}{v}" for k, v in rows]

@@ -381,6 +381,9 @@ def make_parser() -> argparse.ArgumentParser:
     bn.add_argument("--no-render", action="store_true",
                     help="pipeline benchmark: leave out drawing and H.264 encoding of the annotated video")
     add_flags(bn, "realtime")
+    bn.add_argument("--loop", action="store_true",
+                    help="with --realtime: start the file over at its end, for runs longer than the file "
+                         "(the report then compares the first and the last minute's latency)")
     bn.add_argument("--json", metavar="JSON", help="write the results here, the same fields as printed "
                                                    "(default: print only)")
     add_pipeline_flags(bn)

@@ -173,6 +173,7 @@ class PipelineOptions:
     render: bool = False
     queue_size: int = 4
     realtime: bool = False
+    loop: bool = False
     source_options: dict[str, Any] = field(default_factory=dict)
     on_result: Callable | None = None
 

@@ -118,7 +118,7 @@ def build_pipeline(opts: PipelineOptions, models: Models | None = None, source: 
             from poselive.sources.playback import PlaybackSource
 
             # A file at its own frame rate (a live source passes through unchanged).
-            source = PlaybackSource(opts.source, opts.source_options, realtime=True)
+            source = PlaybackSource(opts.source, opts.source_options, realtime=True, loop=opts.loop)
         else:
             source = open_source(opts.source, **opts.source_options)
     stages: list = []

@@ -167,8 +167,9 @@ class Renderer:
         if stats.get("fps") is not None:
             lines.append(f"FPS {float(stats['fps']):.1f}")
         if stats.get("latency_ms") is not None:
-            # end-to-end: from capture (live) or from reading the frame (file) to the output
-            where = "" if stats.get("live", True) else " (file)"
+            # end-to-end: from capture (live) or from reading the frame (file) to the output;
+            # on a file read as fast as possible that is mostly queueing: say so.
+            where = "" if stats.get("live", True) else " (file: queued)"
             lines.append(f"end-to-end {float(stats['latency_ms']):.0f} ms{where}")
         if stats.get("drops"):
             lines.append(f"dropped {int(stats['drops'])}")

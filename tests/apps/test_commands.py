@@ -181,3 +181,17 @@ def test_bench_model_only_on_a_missing_gpu_is_a_clear_error(capsys):
                "--backend", "torch", "--device", "cuda", "--batch", "1", "--iters", "1"])
     captured = capsys.readouterr()
     assert rc == 1 and "no CUDA" in captured.out and "no benchmark row could run" in captured.err
+
+
+def test_bench_latency_drift_compares_the_first_and_last_minute():
+    from poselive.apps.bench import _Counter
+
+    c = _Counter()
+    assert c.drift() is None  # nothing measured
+    # 3 minutes at 10 fps: 50 ms latency at first, 60 ms over the last minute.
+    c.samples = [(i / 10, 50.0 if i < 1200 else 60.0) for i in range(1800)]
+    d = c.drift()
+    assert d["first_p95_ms"] == 50.0 and d["last_p95_ms"] == 60.0
+    assert abs(d["p95_change"] - 0.2) < 1e-9
+    c.samples = c.samples[:1000]  # under two minutes: no drift figure
+    assert c.drift() is None
