@@ -53,7 +53,7 @@ def test_bench_table_and_json_on_a_real_clip(tmp_path):
     assert r.returncode == 0, r.stderr
     text = r.stdout
     for word in ("poselive-det-nano.onnx", "poselive-pose-t-hm.onnx", "onnxruntime", "CPU threads", "machine",
-                 "fps", "end-to-end", "drops", "per frame", "peak RSS", "p99 ms", "video_sink", "render"):
+                 "fps", "end-to-end", "drops", "per frame", "peak RSS", "p99 ms", "sinks", "render"):
         assert word in text, word
     res = json.loads(out.read_text())
     (cfg,) = res["configs"]
@@ -61,7 +61,7 @@ def test_bench_table_and_json_on_a_real_clip(tmp_path):
     assert cfg["cpu_percent"] > 0 and cfg["peak_rss_mb"] > 50 and cfg["fps"] > 0
     st = cfg["stages"]["pose"]
     assert st["p50_ms"] <= st["p95_ms"] <= st["p99_ms"] and 0 < st["utilisation"] <= 1
-    assert set(cfg["stages"]) >= {"detector", "pose", "tracker", "render", "video_sink"}
+    assert set(cfg["stages"]) >= {"detector", "pose", "tracker", "render", "sinks"}
     # the stage row in the table is the JSON's p50
     row = next(line for line in text.splitlines() if line.startswith("pose "))
     assert f"{st['p50_ms']:.1f}" in row
@@ -82,7 +82,7 @@ def test_bench_compare_runs_configurations_side_by_side(tmp_path):
     assert [c["det_interval"] for c in res["configs"]] == [1, 3]
     assert res["ratios"]["--det-interval 1"] == 1.0 and res["ratios"]["--det-interval 3"] > 0
     assert all(len(c["fps_runs"]) == 2 and not c["render"] for c in res["configs"])
-    assert "video_sink" not in res["configs"][0]["stages"]
+    assert "render" not in res["configs"][0]["stages"]
 
 
 def test_bench_compare_with_a_bad_flag_is_one_clear_line():
