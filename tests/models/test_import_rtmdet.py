@@ -41,9 +41,9 @@ def test_spec_carries_nms_settings_and_provenance(imported):
     # the values MMDeploy wrote into the graph's NMS / TopK nodes
     assert (spec["nms_iou"], spec["nms_score_threshold"]) == (0.6, 0.05)
     assert spec["pre_nms_top_k"] == 5000 and spec["max_detections"] == 100
-    src = spec["provenance"]["imported_from"]
-    assert src["file"] == "rtmdet-nano-person.onnx" and src["license"] == "Apache-2.0"
-    assert src["md5"] == SOURCE_MD5 and len(src["sha256"]) == 64
+    prov = spec["provenance"]
+    assert prov["imported_from"] == "rtmdet-nano-person.onnx" and prov["license"] == "Apache-2.0"
+    assert prov["source_md5"] == SOURCE_MD5 and len(prov["source_sha256"]) == 64
     assert out["report"]["convolutions"] == 123
 
 

@@ -205,12 +205,14 @@ def _file_hashes(path: Path) -> tuple[str, str]:
     return sha.hexdigest(), md5.hexdigest()
 
 
-def import_model(path: str | Path, input_size: int = 320, name: str = PRESET, **_: Any) -> dict[str, Any]:
-    """Read an MMDeploy end2end RTMDet-nano ONNX file; returns ``{"model", "spec", "report"}``.
+def import_model(path: str | Path, name: str = PRESET, license: str = LICENSE, input_size: int = 320,
+                 **_: Any) -> dict[str, Any]:
+    """Read an MMDeploy end2end RTMDet-nano ONNX file; returns ``{"spec", "state_dict", "model", "report"}``.
 
-    ``model`` is a ``poselive-det-nano`` PersonDetector with the source's weights, ``spec``
-    its self-describing spec (the source's NMS settings and provenance: file name, sha256,
-    md5, license), ``report`` what was matched. Save it with ``poselive.models.save_checkpoint``.
+    ``spec`` is a ``poselive-det-nano`` spec with the source's NMS settings and provenance
+    (file name, sha256, md5, license), ``state_dict`` its weights, ``model`` the built
+    PersonDetector holding them, ``report`` what was matched. Save it with
+    ``poselive.models.save_checkpoint(out, model, spec)``.
     """
     import onnx
     import torch
@@ -281,15 +283,15 @@ def import_model(path: str | Path, input_size: int = 320, name: str = PRESET, **
     spec.update(nms)
     spec["nms"] = "outside"
     spec["provenance"] = {
-        "imported_from": {"file": path.name, "sha256": sha, "md5": md5, "license": LICENSE,
-                          "format": "MMDeploy end2end ONNX (RTMDet, NMS inside)",
-                          "model": "RTMDet-nano person detector (COCO + Objects365 persons), "
-                                   "from the history of the OpenMMLab MMPose repository",
-                          "importer": "poselive.models.importers.rtmdet"},
+        "imported_from": path.name, "source_sha256": sha, "source_md5": md5, "importer": NAME,
+        "license": license,
+        "source_format": "MMDeploy end2end ONNX (RTMDet, NMS inside)",
+        "source_model": "RTMDet-nano person detector (COCO + Objects365 persons), "
+                        "from the history of the OpenMMLab MMPose repository",
         "batch_norm": "folded into the source's convolution biases; imported as identity statistics "
                       "(fine-tune with freeze_bn: true)",
         "source_nms": nms,
     }
     model.spec = spec
     report = {"convolutions": len(src_convs), **nms}
-    return {"model": model, "spec": spec, "report": report}
+    return {"spec": spec, "state_dict": model.state_dict(), "model": model, "report": report}
