@@ -24,7 +24,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from default_models import PIPELINE_DET_THRESHOLD, _adapter_time_per_image, _median_of_rounds, _model_ms  # noqa: E402
+import numpy as np  # noqa: E402
+from default_models import PIPELINE_DET_THRESHOLD, _adapter_time_per_image, _model_ms  # noqa: E402
 from engines import open_engine  # noqa: E402
 from poselive.evaluation import box_ap  # noqa: E402
 from poselive.stages.adapters import build_detector_adapter  # noqa: E402
@@ -38,6 +39,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--rounds", type=int, default=7)
     ap.add_argument("--no-pipeline", action="store_true", help="skip the pipeline AP (faster)")
+    ap.add_argument("--time-only", action="store_true", help="only the CPU times (no AP)")
     ap.add_argument("--json", help="write all numbers here")
     a = ap.parse_args(argv)
     shared = Path(a.shared) / "data"
@@ -53,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
             return 2
     out: dict = {"load_before": os.getloadavg(), "ort_threads": a.threads, "detector": {}, "pipeline": {}}
     coco = json.loads(box_ann.read_text())
-    for name, path in dets.items():
+    for name, path in ({} if a.time_only else dets).items():
         res = detector_results(path, coco, val, score_threshold=0.001, threads=a.threads)
         m = box_ap(coco, res, cat_ids=[1])
         out["detector"][name] = {k: m[k] for k in ("AP", "AP50", "AP75", "AR100")}
@@ -70,17 +72,30 @@ def main(argv: list[str] | None = None) -> int:
     for n, e in engines.items():
         fns[f"model {n}"] = lambda e=e, size=adapters[n].pre.input_size: _model_ms(e, size)
         fns[f"adapter {n}"] = lambda ad=adapters[n]: _adapter_time_per_image(ad, images)
-    out["time_ms"] = _median_of_rounds(fns, a.rounds)
+    rounds: dict = {k: [] for k in fns}
+    for _ in range(a.rounds):  # interleaved: load from other processes hits every model alike
+        for k, fn in fns.items():
+            rounds[k].append(fn())
+    out["time_ms"] = {k: float(np.median(v)) for k, v in rounds.items()}
+    teacher = "RTMDet-nano (teacher)"
+    # per-round ratios against the teacher measured in the same round: less sensitive to load swings
+    out["time_ratio_vs_teacher"] = {
+        f"{kind} {n}": float(np.median(np.array(rounds[f"{kind} {n}"]) / np.array(rounds[f"{kind} {teacher}"])))
+        for n in dets if n != teacher for kind in ("model", "adapter")}
     out["load_after"] = os.getloadavg()
     t = out["time_ms"]
     print(f"\nONNX Runtime {a.threads} thread(s), 320x320, median of {a.rounds} interleaved rounds; "
           f"load average {out['load_before'][0]:.1f} before, {out['load_after'][0]:.1f} after\n")
     print("| detector | box AP | AP50 | AR100 | model ms/image | adapter ms/image | pipeline AP (+ Lightning) |")
     print("|---|---|---|---|---|---|---|")
-    for n, m in out["detector"].items():
+    for n in dets:
+        m = out["detector"].get(n, {})
         pm = out["pipeline"].get(f"{n} + MoveNet Lightning", {}).get("AP")
-        print(f"| {n} | {m['AP']:.4f} | {m['AP50']:.4f} | {m['AR100']:.4f} | {t[f'model {n}']:.2f} | "
+        cells = [f"{m[k]:.4f}" if k in m else "" for k in ("AP", "AP50", "AR100")]
+        print(f"| {n} | {' | '.join(cells)} | {t[f'model {n}']:.2f} | "
               f"{t[f'adapter {n}']:.2f} | {'' if pm is None else f'{pm:.4f}'} |")
+    for k, r in out["time_ratio_vs_teacher"].items():
+        print(f"{k} / RTMDet-nano, median of per-round ratios: {r:.3f}")
     if a.json:
         Path(a.json).write_text(json.dumps(out, indent=2))
     return 0
