@@ -42,7 +42,7 @@ def test_shipped_model_files_and_cards(stem, task, size):
     command = prov["release"]["training_command"]
     assert command.startswith("poselive train configs/") and (REPO / command.split()[2]).is_file()
     if stem == DET and "imported_from" not in prov:
-        pytest.skip("assets/poselive-det-nano.md already describes the imported, fine-tuned detector "
+        pytest.skip("poselive/assets/poselive-det-nano.md already describes the imported, fine-tuned detector "
                     "(issue 12); its files are shipped by the lead (tests/apps/test_default_detector.py)")
     text = card.read_text()
     for must in (command, "Teachers", "License", "Accuracy", "Speed", "Learning curve"):
