@@ -171,6 +171,8 @@ def main(argv: list[str] | None = None) -> int:
                    "(default: 5 minutes, or a fifth of a short run)")
     p.add_argument("--threads", type=int, default=None, help="CPU threads per model")
     p.add_argument("--json", action="store_true", help="also write the results as JSONL (in --out)")
+    p.add_argument("--no-arena-limit", action="store_true",
+                   help="keep glibc's default malloc arenas (the apps cap them at 2)")
     p.add_argument("--out", required=True, help="folder for samples.jsonl and summary.json")
     a = p.parse_args(argv)
     if a.video is None:
@@ -181,6 +183,10 @@ def main(argv: list[str] | None = None) -> int:
     out.mkdir(parents=True, exist_ok=True)
     warmup = a.warmup if a.warmup is not None else min(300.0, a.seconds / 5)
 
+    if not a.no_arena_limit:
+        from poselive.apps.memory import limit_malloc_arenas
+
+        limit_malloc_arenas()  # as the CLI and run_live.py do
     threads_before = os_threads()
     graph, source, latencies = build(a.video, str(out / "soak.jsonl") if a.json else None, a.threads)
     samples: list[dict] = []

@@ -420,6 +420,9 @@ def usage_hint(exc: BaseException, command: str) -> str:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `poselive` console script."""
     interrupts.install()  # first: Ctrl-C / SIGTERM work from the first instant
+    from poselive.apps.memory import limit_malloc_arenas
+
+    limit_malloc_arenas()  # before any thread starts: resident memory stays flat on long runs
     command = None
     try:
         args = make_parser().parse_args(argv)

@@ -29,6 +29,9 @@ def _error(exc: PoseliveError, extra: str = "") -> int:
 
 def main(argv: list[str] | None = None) -> int:
     """Parse flags, build the pipeline(s) and show them live."""
+    from poselive.apps.memory import limit_malloc_arenas
+
+    limit_malloc_arenas()  # before any thread starts: resident memory stays flat on long runs
     from poselive.apps.options import (LOG_FLAGS, SOURCE_HELP, add_flags, add_pipeline_flags, parser,
                                        pipeline_options)
     from poselive.apps.pipeline import build_pipeline
