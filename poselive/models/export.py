@@ -91,12 +91,99 @@ def export_onnx(checkpoint_or_model: Any, out_path: str | Path, spec: dict | Non
                           opset_version=opset, dynamic_axes=dynamic_axes, do_constant_folding=True,
                           dynamo=False)
     proto = onnx.load(str(out_path))
+    fold_pads_into_convs(proto)
     del proto.metadata_props[:]
     entry = proto.metadata_props.add()
     entry.key, entry.value = SPEC_KEY, json.dumps(spec)
     onnx.checker.check_model(proto)
     onnx.save(proto, str(out_path))
     return out_path
+
+
+def fold_pads_into_convs(proto) -> int:
+    """Fold zero ``Pad`` nodes into the ``Conv`` they feed (ONNX Conv takes asymmetric pads).
+
+    TensorFlow-style "same" padding (one extra pixel bottom/right before a stride-2 conv)
+    exports from PyTorch as a Pad whose pads are computed by a chain of constant ops that
+    the exporter cannot fold; runtimes then copy the tensor for every such Pad. The pads are
+    evaluated here (onnx's reference evaluator on the constant chain) and moved into the
+    Conv, and the chain is dropped. Returns how many Pads were folded.
+    """
+    from onnx import helper, numpy_helper
+    from onnx.reference import ReferenceEvaluator
+
+    graph = proto.graph
+    producers = {o: n for n in graph.node for o in n.output}
+    consumers: dict[str, list] = {}
+    for n in graph.node:
+        for i in n.input:
+            consumers.setdefault(i, []).append(n)
+    inits = {i.name: i for i in graph.initializer}
+    graph_inputs = {i.name for i in graph.input}
+
+    def constant_value(name: str):
+        """Evaluate ``name`` if it depends on constants only, else None."""
+        if name in inits:
+            return numpy_helper.to_array(inits[name])
+        needed, stack = [], [name]
+        seen = set()
+        while stack:
+            cur = stack.pop()
+            if cur in seen or cur in inits or cur == "":
+                continue
+            seen.add(cur)
+            if cur in graph_inputs or cur not in producers:
+                return None
+            node = producers[cur]
+            if node not in needed:
+                needed.append(node)
+            stack.extend(node.input)
+        order = [n for n in graph.node if n in needed]
+        sub = helper.make_graph(order, "pads", [], [helper.make_tensor_value_info(name, 0, None)],
+                                initializer=[inits[i] for n in order for i in n.input if i in inits])
+        model = helper.make_model(sub, opset_imports=list(proto.opset_import))
+        return ReferenceEvaluator(model).run(None, {})[0]
+
+    folded = 0
+    for pad in [n for n in graph.node if n.op_type == "Pad"]:
+        users = consumers.get(pad.output[0], [])
+        mode = next((a.s.decode() for a in pad.attribute if a.name == "mode"), "constant")
+        if len(users) != 1 or users[0].op_type != "Conv" or mode != "constant":
+            continue
+        if len(pad.input) > 2 and pad.input[2]:
+            value = constant_value(pad.input[2])
+            if value is None or float(np.asarray(value).ravel()[0]) != 0.0:
+                continue
+        pads = constant_value(pad.input[1])
+        if pads is None or len(pads) != 8 or any(pads[[0, 1, 4, 5]]) or (np.asarray(pads) < 0).any():
+            continue
+        conv = users[0]
+        old = next((list(a.ints) for a in conv.attribute if a.name == "pads"), [0, 0, 0, 0])
+        if any(next((a.s.decode() for a in conv.attribute if a.name == "auto_pad"), "NOTSET") != "NOTSET"
+               for _ in [0]):
+            continue
+        new = [int(old[0] + pads[2]), int(old[1] + pads[3]), int(old[2] + pads[6]), int(old[3] + pads[7])]
+        for a in list(conv.attribute):
+            if a.name == "pads":
+                conv.attribute.remove(a)
+        conv.attribute.append(helper.make_attribute("pads", new))
+        conv.input[0] = pad.input[0]
+        graph.node.remove(pad)
+        folded += 1
+    # drop what no longer feeds anything (the constant chains)
+    outputs = {o.name for o in graph.output}
+    while True:
+        used = {i for n in graph.node for i in n.input} | outputs
+        dead = [n for n in graph.node if not any(o in used for o in n.output)]
+        if not dead:
+            break
+        for n in dead:
+            graph.node.remove(n)
+    used = {i for n in graph.node for i in n.input}
+    keep = [i for i in graph.initializer if i.name in used]
+    del graph.initializer[:]
+    graph.initializer.extend(keep)
+    return folded
 
 
 def store_float16(path: str | Path, min_size: int = 16) -> dict[str, int]:
