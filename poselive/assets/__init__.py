@@ -27,16 +27,16 @@ class ShippedModel:
 
 MODELS: dict[str, ShippedModel] = {m.name: m for m in (
     ShippedModel("poselive-det-nano", "poselive-det-nano.onnx", "det", "poselive-det-nano.md",
-                 "person detector, 320x320, trained by poselive's trainer"),
-    ShippedModel("poselive-pose-t-hm", "poselive-pose-t-hm.onnx", "pose", "poselive-pose-t-hm.md",
-                 "COCO-17 pose, 96x128 crops, heatmap head, trained by poselive's trainer"),
+                 "person detector, 320x320: RTMDet-nano weights (Apache-2.0) fine-tuned by poselive's trainer"),
+    ShippedModel("poselive-pose-lightning", "poselive-pose-lightning.onnx", "pose", "poselive-pose-lightning.md",
+                 "COCO-17 pose, 192x192 square crops, MoveNet Lightning weights (Apache-2.0)"),
     ShippedModel("poselive-pose-thunder", "poselive-pose-thunder.onnx", "pose", "poselive-pose-thunder.md",
-                 "COCO-17 pose, the accurate one (not shipped yet)"),
+                 "COCO-17 pose, 256x256 square crops, MoveNet Thunder weights (Apache-2.0)"),
 )}
 
 # Short names for the shipped pose models.
 ALIASES: dict[str, str] = {
-    "fast": "poselive-pose-t-hm",
+    "fast": "poselive-pose-lightning",
     "accurate": "poselive-pose-thunder",
 }
 # What --det and --pose default to (a name or alias of MODELS).

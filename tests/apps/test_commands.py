@@ -52,7 +52,7 @@ def test_bench_table_and_json_on_a_real_clip(tmp_path):
     r = run_cli("bench", "sample", "--frames", "6", "--warmup", "2", "--json", str(out))
     assert r.returncode == 0, r.stderr
     text = r.stdout
-    for word in ("poselive-det-nano.onnx", "poselive-pose-t-hm.onnx", "onnxruntime", "CPU threads", "machine",
+    for word in ("poselive-det-nano.onnx", "poselive-pose-lightning.onnx", "onnxruntime", "CPU threads", "machine",
                  "fps", "end-to-end", "drops", "per frame", "peak RSS", "p99 ms", "sinks", "render"):
         assert word in text, word
     res = json.loads(out.read_text())
@@ -147,7 +147,7 @@ def test_bench_model_only_precision_and_cuda_graphs_matrix(tmp_path, capsys):
 
     from poselive.apps.cli import main
 
-    pose = str(REPO / "assets" / "poselive-pose-t-hm.pt")
+    pose = str(REPO / "assets" / "poselive-pose-lightning.pt")
     out = tmp_path / "m.json"
     device = "cuda" if torch.cuda.is_available() else "cpu"
     rc = main(["bench", "--model-only", "--model", pose, "--backend", "torch", "--device", device,
@@ -165,7 +165,7 @@ def test_bench_model_only_precision_and_cuda_graphs_matrix(tmp_path, capsys):
         graphs = [r for r in rows if r["cuda_graphs"]]
         assert graphs and all("--device cuda" in r["skipped"] for r in graphs)
     table = capsys.readouterr().out
-    assert table.count("| poselive-pose-t-hm.pt | torch |") == 8
+    assert table.count("| poselive-pose-lightning.pt | torch |") == 8
 
 
 def test_bench_model_only_on_a_missing_gpu_is_a_clear_error(capsys):
@@ -177,7 +177,7 @@ def test_bench_model_only_on_a_missing_gpu_is_a_clear_error(capsys):
         pytest.skip("this machine has a CUDA GPU")
     from poselive.apps.cli import main
 
-    rc = main(["bench", "--model-only", "--model", str(REPO / "assets" / "poselive-pose-t-hm.pt"),
+    rc = main(["bench", "--model-only", "--model", str(REPO / "assets" / "poselive-pose-lightning.pt"),
                "--backend", "torch", "--device", "cuda", "--batch", "1", "--iters", "1"])
     captured = capsys.readouterr()
     assert rc == 1 and "no CUDA" in captured.out and "no benchmark row could run" in captured.err

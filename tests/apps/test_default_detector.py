@@ -1,8 +1,7 @@
 """The shipped default detector (RTMDet-nano imported, fine-tuned by poselive's trainer): it
 loads, describes itself, and keeps the box AP that docs/default-models.md ("Detector") records.
 
-Model files are committed by the lead (the ONNX file under poselive/assets/, the checkpoint
-under assets/); until the issue-12 detector is there these tests skip with the reason."""
+The ONNX file is package data (poselive/assets/); the checkpoint stays in the repository's assets/."""
 
 from __future__ import annotations
 
@@ -22,9 +21,8 @@ SOURCE_SHA256 = "b8585adb6d1352796f6e86337e09c3459b830645a7e7192d9381670bea2facb
 
 
 def _shipped(path: Path) -> Path:
-    """``path`` when it holds the issue-12 detector (imported RTMDet-nano, fine-tuned), else skip."""
-    if not path.is_file():
-        pytest.skip(f"{path.name} is not shipped yet (the lead commits model files)")
+    """``path``, checked to hold the shipped detector: RTMDet-nano imported, then fine-tuned."""
+    assert path.is_file(), f"{path} is not shipped"
     if path.suffix == ".onnx":
         from poselive.models.export import read_onnx_spec
 
@@ -34,9 +32,7 @@ def _shipped(path: Path) -> Path:
         from poselive.models import read_checkpoint
 
         prov = read_checkpoint(path)["spec"].get("provenance") or {}
-    if prov.get("imported_from") != "rtmdet-nano-person.onnx":
-        pytest.skip(f"{path.name} is still the from-scratch detector; the issue-12 detector "
-                    "(/work/artifacts/models/poselive-det-nano.*) is shipped by the lead")
+    assert prov.get("imported_from") == "rtmdet-nano-person.onnx", f"{path.name} is not the imported detector"
     return path
 
 

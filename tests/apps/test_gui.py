@@ -25,7 +25,7 @@ from poselive.sinks import read_jsonl  # noqa: E402
 REPO = Path(__file__).resolve().parents[2]
 ASSETS = asset_dir()  # the shipped files (package data)
 SAMPLE = ASSETS / "sample.mp4"
-DEFAULT_MODELS = [ASSETS / "poselive-det-nano.onnx", ASSETS / "poselive-pose-t-hm.onnx"]
+DEFAULT_MODELS = [ASSETS / "poselive-det-nano.onnx", ASSETS / "poselive-pose-lightning.onnx"]
 
 pytestmark = [pytest.mark.gui,
               pytest.mark.skipif(not SAMPLE.is_file() or not all(p.is_file() for p in DEFAULT_MODELS),
@@ -174,7 +174,7 @@ def test_switch_source_and_model_while_running(qtbot, window, shared, tmp_path):
                         timeout=30_000)
         _wait_frames(qtbot, w, 3)
     w.set_models(det=None, pose=None)
-    qtbot.waitUntil(lambda: w.selected.health() == "live" and "poselive-pose-t-hm" in w.models_label.text(),
+    qtbot.waitUntil(lambda: w.selected.health() == "live" and "poselive-pose-lightning" in w.models_label.text(),
                     timeout=30_000)
     _wait_frames(qtbot, w, 3)
     assert w.selected.name == "vtest"

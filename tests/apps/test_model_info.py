@@ -45,7 +45,7 @@ def test_checkpoint_and_built_engines(tmp_path):
     from engines._trt_double import FakeTensorRT, HostMemory
     from engines.build import build
 
-    ckpt = REPO / "assets" / "poselive-pose-t-hm.pt"
+    ckpt = REPO / "assets" / "poselive-pose-lightning.pt"
     if not ckpt.is_file():
         pytest.skip("the .pt checkpoint is not in this checkout")
     r = run_cli("model-info", str(ckpt))
@@ -55,14 +55,14 @@ def test_checkpoint_and_built_engines(tmp_path):
     # model-info reads an engine's description from the sidecar the build writes beside it.
     built = build(str(ckpt), backend="onnxruntime", out_dir=tmp_path / "cache")
     r = run_cli("model-info", str(built))
-    assert r.returncode == 0 and "build" in r.stdout and "poselive-pose-t-hm" in r.stdout
+    assert r.returncode == 0 and "build" in r.stdout and "poselive-pose-lightning" in r.stdout
     engine = build(str(ckpt), backend="tensorrt", out_dir=tmp_path / "cache",
                    trt=FakeTensorRT("10.3.0"), memory=HostMemory("NVIDIA A100-SXM4-40GB", "8.0"))
     assert engine.suffix in (".engine", ".plan")
     r = run_cli("model-info", str(engine), "--json")
     assert r.returncode == 0, r.stderr
     info = json.loads(r.stdout)
-    assert info["format"] == "engine" and info["spec"]["name"] == "poselive-pose-t-hm"
+    assert info["format"] == "engine" and info["spec"]["name"] == "poselive-pose-lightning"
     assert info["spec"]["build"]["backend"] == "tensorrt"
     text = run_cli("model-info", str(engine)).stdout
     assert "A100" in text and "tensorrt" in text

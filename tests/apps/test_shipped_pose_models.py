@@ -3,7 +3,7 @@ poselive-pose-thunder = accurate): the files load, describe themselves (spec, pr
 recorded accuracy) and reproduce their recorded AP on coco-mini/val2017 within 0.01.
 
 The .onnx files and cards live in poselive/assets/ (package data), the .pt checkpoints in
-assets/. Each test skips, saying which file is missing, until the files are shipped there.
+assets/. A missing file fails the test.
 """
 
 from __future__ import annotations
@@ -21,8 +21,7 @@ MODELS = {"poselive-pose-lightning": (192, "fast", "movenet-lightning.onnx"),
 
 
 def _need(path: Path) -> Path:
-    if not path.is_file():
-        pytest.skip(f"{path.relative_to(REPO)} is not shipped yet")
+    assert path.is_file(), f"{path.relative_to(REPO)} is not shipped"
     return path
 
 
