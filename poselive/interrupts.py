@@ -37,12 +37,23 @@ def _handler(signum: int, frame: Any) -> None:
     raise Interrupted(signum)
 
 
-def install() -> None:
-    """Handle SIGINT and SIGTERM by raising Interrupted (main thread only)."""
+def install() -> dict[int, Any]:
+    """Handle SIGINT and SIGTERM by raising Interrupted (main thread only); returns the
+    handlers it replaced, for ``restore``."""
     if threading.current_thread() is not threading.main_thread():
-        return
+        return {}
+    _pending.clear()  # a new command: an earlier command's signal is not this one's
+    previous = {}
     for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, _handler)
+        previous[sig] = signal.signal(sig, _handler)
+    return previous
+
+
+def restore(previous: dict[int, Any]) -> None:
+    """Put back the handlers ``install`` replaced (a command run in-process, e.g. by tests)."""
+    for sig, handler in previous.items():
+        if handler is not None:
+            signal.signal(sig, handler)
 
 
 def pending() -> int | None:

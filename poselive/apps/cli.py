@@ -419,7 +419,14 @@ def usage_hint(exc: BaseException, command: str) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `poselive` console script."""
-    interrupts.install()  # first: Ctrl-C / SIGTERM work from the first instant
+    previous = interrupts.install()  # first: Ctrl-C / SIGTERM work from the first instant
+    try:
+        return _main(argv)
+    finally:
+        interrupts.restore(previous)  # main() may run in-process (tests, other apps)
+
+
+def _main(argv: list[str] | None) -> int:
     from poselive.apps.memory import limit_malloc_arenas
 
     limit_malloc_arenas()  # before any thread starts: resident memory stays flat on long runs

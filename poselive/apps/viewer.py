@@ -128,10 +128,22 @@ def run_viewer(graph, max_frames: int | None = None, title: str = "poselive", po
         for g in graphs:
             g.stop()
 
-    window.destroyed.connect(app.quit)
-    app.lastWindowClosed.connect(stop_all)
-    app.lastWindowClosed.connect(app.quit)
-    previous = signal.signal(signal.SIGINT, lambda *_: (stop_all(), app.quit()))
+    # A local event loop that ends when this window closes: the application object may be
+    # shared with other windows (the GUI, tests), so neither its quit() nor its
+    # lastWindowClosed signal is this viewer's to use.
+    loop = QtCore.QEventLoop()
+
+    class _CloseWatch(QtCore.QObject):
+        def eventFilter(self, obj, event):  # noqa: N802 - Qt's name
+            if event.type() == QtCore.QEvent.Type.Close:
+                stop_all()
+                QtCore.QTimer.singleShot(0, loop.quit)
+            return False
+
+    watch = _CloseWatch()
+    window.installEventFilter(watch)
+    window.destroyed.connect(loop.quit)
+    previous = signal.signal(signal.SIGINT, lambda *_: (stop_all(), loop.quit()))
     # Qt's event loop does not return to Python on its own: a no-op timer lets the
     # interpreter run the SIGINT handler while the window is open.
     wake = QtCore.QTimer()
@@ -140,7 +152,8 @@ def run_viewer(graph, max_frames: int | None = None, title: str = "poselive", po
     window.show()
     start_graphs(graphs, max_frames)
     try:
-        app.exec()
+        if window.isVisible():
+            loop.exec()
     finally:
         signal.signal(signal.SIGINT, previous)
         wake.stop()

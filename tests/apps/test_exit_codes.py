@@ -48,8 +48,10 @@ def test_sigterm_stops_cleanly_with_143(shared, tmp_path):
     js = tmp_path / "t.jsonl"
     proc = subprocess.Popen([sys.executable, "-m", "poselive", "process", str(video), "--json", str(js)],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    partial = tmp_path / "t.partial.jsonl"  # outputs are renamed into place only when finished
     deadline = time.time() + 120
-    while time.time() < deadline and (not js.exists() or len(js.read_text().splitlines()) < 4):
+    while time.time() < deadline and (not partial.exists() or len(partial.read_text().splitlines()) < 4):
+        assert proc.poll() is None, "the run ended before it could be interrupted"
         time.sleep(0.2)
     proc.send_signal(signal.SIGTERM)
     _, err = proc.communicate(timeout=60)
