@@ -4,6 +4,7 @@ usage: ddp_worker.py CONFIG_JSON
 """
 
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -24,3 +25,10 @@ if __name__ == "__main__":
     finally:
         if torch.distributed.is_initialized():
             torch.distributed.destroy_process_group()
+    # Once in a while (1 of ~30 runs here, on a loaded machine) a gloo thread still
+    # joinable at interpreter teardown aborts the process ("terminate called without an
+    # active exception") after training has finished and written its files. Everything
+    # the test compares is on disk by now, so skip the C++ static destructors.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
