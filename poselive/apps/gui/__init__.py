@@ -29,6 +29,7 @@ def run_gui(sources: list[str], overrides: dict | None = None, record: str | Non
     from PyQt6 import QtCore, QtWidgets
 
     from poselive.apps.gui.window import MainWindow
+    from poselive.apps.summary import summary_lines
 
     app = QtWidgets.QApplication.instance() or QtWidgets.QApplication(sys.argv[:1])
     app.setApplicationName("poselive")
@@ -51,8 +52,11 @@ def run_gui(sources: list[str], overrides: dict | None = None, record: str | Non
     failed = []
     for s in window.sessions:
         st = s.stats()
-        line = f"[{s.name}] " + (st.summary() if st is not None else s.health())
-        print(line, file=sys.stderr)
+        if st is not None:  # the same summary as `poselive process` prints for each source
+            for line in summary_lines(st):
+                print(f"[{s.name}] {line}", file=sys.stderr)
+        else:
+            print(f"[{s.name}] {s.health()}", file=sys.stderr)
         if s.health() == "error":
             failed.append(s.name)
             print(f"poselive: error: [{s.name}] {s.error}", file=sys.stderr)
